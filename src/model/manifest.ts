@@ -1,0 +1,385 @@
+// The model folder's manifest: everything that differs between Mobile-VLA model
+// versions lives here, so no other module hard-codes a version. Defaults are the
+// December 2025 models (BGR, bilinear 224x224, [0, 1] pixels, no mean/std, W=8, N=10).
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+export const MANIFEST_FILE = "manifest.json";
+export const MANIFEST_FORMAT_VERSION = 1;
+
+export type ChannelOrder = "rgb" | "bgr";
+export type Rotation = 0 | 90 | 180 | 270;
+export type ResizeFilter = "bilinear" | "bicubic";
+
+export interface ImageSpec {
+  /** Channel order the backbone expects in its pixel tensor. */
+  channel_order: ChannelOrder;
+  /** Clockwise rotation applied to the incoming frame before resizing. */
+  rotate: Rotation;
+  width: number;
+  height: number;
+  /** PIL-style resampling filter (antialiased when downscaling), as training used. */
+  resize: ResizeFilter;
+  /** Multiplier from uint8 to the model's range (1/255 for [0, 1]). */
+  rescale: number;
+  /** Per-channel mean/std in the model's channel order, or null for none. */
+  mean: [number, number, number] | null;
+  std: [number, number, number] | null;
+}
+
+export type Padding = { kind: "none" } | { kind: "fixed"; length: number; pad_id: number };
+
+export interface TokenizerSpec {
+  file: string;
+  /** Prompt template; `{instruction}` is replaced by the instruction text. */
+  template: string;
+  /** Whether the tokenizer's post-processor adds its special tokens (e.g. <s> ... </s>). */
+  add_special_tokens: boolean;
+  padding: Padding;
+  /** Longest id sequence accepted after templating (before padding). */
+  max_length: number;
+}
+
+export interface BackboneGraphSpec {
+  file: string;
+  inputs: { pixel_values: string; input_ids: string; attention_mask: string | null };
+  output: string;
+}
+
+export interface HeadGraphSpec {
+  file: string;
+  input: string;
+  output: string;
+}
+
+/** Training normalised each axis to [-1, 1] between min and max; this maps back. */
+export type Denormalize =
+  | { kind: "minmax"; min: number[]; max: number[] }
+  | { kind: "scale"; scale: number[] };
+
+export interface DiscreteClass {
+  name: string;
+  /** Velocity per action axis, in the same units as a continuous head's output. */
+  action: number[];
+}
+
+export type HeadSpec =
+  | { kind: "continuous"; denormalize: Denormalize }
+  | { kind: "discrete"; classes: DiscreteClass[]; denormalize: Denormalize };
+
+export interface Manifest {
+  format_version: number;
+  name: string;
+  description: string;
+  /** W: frames in the head's window. */
+  window: number;
+  /** N: steps in one predicted chunk. */
+  chunk: number;
+  /** D: backbone feature size. */
+  feature_dim: number;
+  action_axes: string[];
+  /** Window position whose chunk is used; "last" answers the newest frame. */
+  chunk_position: "last" | number;
+  /** Seconds of motion one chunk step stands for. */
+  action_step_s: number;
+  head: HeadSpec;
+  image: ImageSpec;
+  tokenizer: TokenizerSpec;
+  backbone: BackboneGraphSpec;
+  head_graph: HeadGraphSpec;
+}
+
+export const DEFAULT_IMAGE: ImageSpec = {
+  channel_order: "bgr",
+  rotate: 0,
+  width: 224,
+  height: 224,
+  resize: "bilinear",
+  rescale: 1 / 255,
+  mean: null,
+  std: null,
+};
+
+export const DEFAULT_TOKENIZER: TokenizerSpec = {
+  file: "tokenizer.json",
+  template: "<grounding>An image of a robot {instruction}",
+  add_special_tokens: true,
+  padding: { kind: "none" },
+  max_length: 256,
+};
+
+export const DEFAULT_BACKBONE: BackboneGraphSpec = {
+  file: "backbone.onnx",
+  inputs: { pixel_values: "pixel_values", input_ids: "input_ids", attention_mask: "attention_mask" },
+  output: "feature",
+};
+
+export const DEFAULT_HEAD_GRAPH: HeadGraphSpec = { file: "head.onnx", input: "features", output: "actions" };
+
+export class ManifestError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem(s):\n  - ${problems.join("\n  - ")}`);
+    this.name = "ManifestError";
+  }
+}
+
+/** Number of values one chunk step carries out of the head: A for continuous, K for discrete. */
+export function headOutputWidth(m: Manifest): number {
+  return m.head.kind === "continuous" ? m.action_axes.length : m.head.classes.length;
+}
+
+/** Index into the window of the chunk to use, for a window holding `filled` frames. */
+export function chunkIndex(m: Manifest, filled: number): number {
+  if (m.chunk_position === "last") return filled - 1;
+  return Math.min(m.chunk_position, filled - 1);
+}
+
+type Json = unknown;
+
+/** Reads fields off a JSON object, collecting every problem instead of stopping at the first. */
+class FieldReader {
+  constructor(
+    private readonly problems: string[],
+    private readonly prefix: string,
+  ) {}
+
+  private where(key: string): string {
+    return this.prefix ? `${this.prefix}.${key}` : key;
+  }
+
+  obj(o: Json, key: string): Record<string, Json> | undefined {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      this.problems.push(`${this.where(key)}: expected an object, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v as Record<string, Json>;
+  }
+
+  num(o: Json, key: string, fallback: number, check: (n: number) => boolean, expected: string): number {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) {
+      this.problems.push(`${this.where(key)}: expected ${expected}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v;
+  }
+
+  str(o: Json, key: string, fallback: string): string {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "string" || v.length === 0) {
+      this.problems.push(`${this.where(key)}: expected a non-empty string, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v;
+  }
+
+  oneOf<T extends string | number>(o: Json, key: string, fallback: T, allowed: readonly T[]): T {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return fallback;
+    if (!allowed.includes(v as T)) {
+      this.problems.push(`${this.where(key)}: expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v as T;
+  }
+
+  bool(o: Json, key: string, fallback: boolean): boolean {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== "boolean") {
+      this.problems.push(`${this.where(key)}: expected true or false, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v;
+  }
+
+  numbers(o: Json, key: string, fallback: number[] | null, length: number, nullable: boolean): number[] | null {
+    const v = (o as Record<string, Json>)[key];
+    if (v === undefined) return fallback;
+    if (v === null && nullable) return null;
+    if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+      this.problems.push(`${this.where(key)}: expected ${length} finite numbers${nullable ? " or null" : ""}, got ${JSON.stringify(v)}`);
+      return fallback;
+    }
+    return v as number[];
+  }
+
+  child(key: string): FieldReader {
+    return new FieldReader(this.problems, this.where(key));
+  }
+}
+
+const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
+
+function parseDenormalize(r: FieldReader, o: Record<string, Json> | undefined, axes: number): Denormalize {
+  const identity: Denormalize = { kind: "minmax", min: Array(axes).fill(-1), max: Array(axes).fill(1) };
+  if (!o) return identity;
+  const kind = r.oneOf(o, "kind", "minmax", ["minmax", "scale"] as const);
+  if (kind === "scale") {
+    return { kind, scale: r.numbers(o, "scale", Array(axes).fill(1), axes, false)! };
+  }
+  const min = r.numbers(o, "min", identity.min, axes, false)!;
+  const max = r.numbers(o, "max", identity.max, axes, false)!;
+  min.forEach((lo, i) => {
+    if (!(max[i]! > lo)) r.child("max").num({ [i]: max[i] }, String(i), 0, () => false, `a value greater than min[${i}] = ${lo}`);
+  });
+  return { kind, min, max };
+}
+
+/**
+ * Validates a parsed manifest.json, filling defaults for missing optional fields.
+ * Throws one ManifestError listing every problem found, each naming its field.
+ */
+export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
+  const problems: string[] = [];
+  const r = new FieldReader(problems, "");
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new ManifestError(file, ["expected a JSON object at the top level"]);
+  }
+  const format_version = r.num(json, "format_version", MANIFEST_FORMAT_VERSION, (n) => n === MANIFEST_FORMAT_VERSION, `${MANIFEST_FORMAT_VERSION}`);
+  const name = r.str(json, "name", "unnamed");
+  const description = (json as Record<string, Json>).description === undefined ? "" : r.str(json, "description", "");
+  const window = r.num(json, "window", 8, isPositiveInt, "a positive integer");
+  const chunk = r.num(json, "chunk", 10, isPositiveInt, "a positive integer");
+  const feature_dim = r.num(json, "feature_dim", 2048, isPositiveInt, "a positive integer");
+  let action_axes = ["linear_x", "linear_y"];
+  const axesRaw = (json as Record<string, Json>).action_axes;
+  if (axesRaw !== undefined) {
+    if (!Array.isArray(axesRaw) || axesRaw.length === 0 || !axesRaw.every((a) => typeof a === "string" && a.length > 0)) {
+      problems.push(`action_axes: expected a non-empty list of axis names, got ${JSON.stringify(axesRaw)}`);
+    } else action_axes = axesRaw as string[];
+  }
+  const cpRaw = (json as Record<string, Json>).chunk_position;
+  let chunk_position: "last" | number = "last";
+  if (cpRaw !== undefined && cpRaw !== "last") {
+    chunk_position = r.num(json, "chunk_position", 0, (n) => Number.isInteger(n) && n >= 0 && n < window, `"last" or an integer in [0, ${window - 1}]`);
+  }
+  const action_step_s = r.num(json, "action_step_s", 0.4, (n) => n > 0, "a positive number of seconds");
+
+  const headO = r.obj(json, "head") ?? {};
+  const hr = r.child("head");
+  const kind = hr.oneOf(headO, "kind", "continuous", ["continuous", "discrete"] as const);
+  let head: HeadSpec;
+  const denormalize = parseDenormalize(hr.child("denormalize"), hr.obj(headO, "denormalize"), action_axes.length);
+  if (kind === "discrete") {
+    const classesRaw = headO.classes;
+    const classes: DiscreteClass[] = [];
+    if (!Array.isArray(classesRaw) || classesRaw.length < 2) {
+      problems.push(`head.classes: a discrete head needs a list of at least 2 classes {name, action: [${action_axes.join(", ")}]}, got ${JSON.stringify(classesRaw)}`);
+    } else {
+      classesRaw.forEach((c, i) => {
+        const cr = hr.child(`classes[${i}]`);
+        const cname = cr.str(c, "name", `class${i}`);
+        const action = cr.numbers(c, "action", Array(action_axes.length).fill(0), action_axes.length, false)!;
+        classes.push({ name: cname, action });
+      });
+    }
+    head = { kind, classes, denormalize };
+  } else {
+    head = { kind, denormalize };
+  }
+
+  const imgO = r.obj(json, "image") ?? {};
+  const ir = r.child("image");
+  const image: ImageSpec = {
+    channel_order: ir.oneOf(imgO, "channel_order", DEFAULT_IMAGE.channel_order, ["rgb", "bgr"] as const),
+    rotate: ir.oneOf(imgO, "rotate", DEFAULT_IMAGE.rotate, [0, 90, 180, 270] as const),
+    width: ir.num(imgO, "width", DEFAULT_IMAGE.width, (n) => isPositiveInt(n) && n <= 8192, "an integer in [1, 8192]"),
+    height: ir.num(imgO, "height", DEFAULT_IMAGE.height, (n) => isPositiveInt(n) && n <= 8192, "an integer in [1, 8192]"),
+    resize: ir.oneOf(imgO, "resize", DEFAULT_IMAGE.resize, ["bilinear", "bicubic"] as const),
+    rescale: ir.num(imgO, "rescale", DEFAULT_IMAGE.rescale, (n) => n > 0, "a positive number"),
+    mean: ir.numbers(imgO, "mean", DEFAULT_IMAGE.mean, 3, true) as ImageSpec["mean"],
+    std: ir.numbers(imgO, "std", DEFAULT_IMAGE.std, 3, true) as ImageSpec["std"],
+  };
+  if ((image.mean === null) !== (image.std === null)) problems.push("image.mean/image.std: give both or neither");
+  if (image.std && image.std.some((s) => s <= 0)) problems.push(`image.std: expected positive values, got ${JSON.stringify(image.std)}`);
+
+  const tokO = r.obj(json, "tokenizer") ?? {};
+  const tr = r.child("tokenizer");
+  const template = tr.str(tokO, "template", DEFAULT_TOKENIZER.template);
+  if (!template.includes("{instruction}")) problems.push(`tokenizer.template: must contain "{instruction}", got ${JSON.stringify(template)}`);
+  const max_length = tr.num(tokO, "max_length", DEFAULT_TOKENIZER.max_length, isPositiveInt, "a positive integer");
+  let padding: Padding = DEFAULT_TOKENIZER.padding;
+  const padO = tr.obj(tokO, "padding");
+  if (padO) {
+    const pr = tr.child("padding");
+    const pkind = pr.oneOf(padO, "kind", "none", ["none", "fixed"] as const);
+    if (pkind === "fixed") {
+      const length = pr.num(padO, "length", 0, isPositiveInt, "a positive integer");
+      if (length > 0 && length < 2) problems.push("tokenizer.padding.length: too short for any prompt");
+      padding = { kind: "fixed", length, pad_id: pr.num(padO, "pad_id", 1, (n) => Number.isInteger(n) && n >= 0, "a non-negative integer") };
+      if (length > max_length) problems.push(`tokenizer.padding.length: ${length} exceeds tokenizer.max_length ${max_length}`);
+    }
+  }
+  const tokenizer: TokenizerSpec = {
+    file: tr.str(tokO, "file", DEFAULT_TOKENIZER.file),
+    template,
+    add_special_tokens: tr.bool(tokO, "add_special_tokens", DEFAULT_TOKENIZER.add_special_tokens),
+    padding,
+    max_length,
+  };
+
+  const bbO = r.obj(json, "backbone") ?? {};
+  const br = r.child("backbone");
+  const bbIn = br.obj(bbO, "inputs") ?? {};
+  const bir = br.child("inputs");
+  const maskRaw = bbIn.attention_mask;
+  const backbone: BackboneGraphSpec = {
+    file: br.str(bbO, "file", DEFAULT_BACKBONE.file),
+    inputs: {
+      pixel_values: bir.str(bbIn, "pixel_values", DEFAULT_BACKBONE.inputs.pixel_values),
+      input_ids: bir.str(bbIn, "input_ids", DEFAULT_BACKBONE.inputs.input_ids),
+      attention_mask: maskRaw === null ? null : bir.str(bbIn, "attention_mask", DEFAULT_BACKBONE.inputs.attention_mask!),
+    },
+    output: br.str(bbO, "output", DEFAULT_BACKBONE.output),
+  };
+  const hgO = r.obj(json, "head_graph") ?? {};
+  const hgr = r.child("head_graph");
+  const head_graph: HeadGraphSpec = {
+    file: hgr.str(hgO, "file", DEFAULT_HEAD_GRAPH.file),
+    input: hgr.str(hgO, "input", DEFAULT_HEAD_GRAPH.input),
+    output: hgr.str(hgO, "output", kind === "discrete" ? "logits" : DEFAULT_HEAD_GRAPH.output),
+  };
+
+  if (problems.length) throw new ManifestError(file, problems);
+  return {
+    format_version, name, description, window, chunk, feature_dim, action_axes, chunk_position,
+    action_step_s, head, image, tokenizer, backbone, head_graph,
+  };
+}
+
+/** Reads and validates `<dir>/manifest.json`; missing graph or tokenizer files are reported together. */
+export async function loadManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new ManifestError(file, [`cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? String(e)}); a model folder needs manifest.json, ${DEFAULT_BACKBONE.file}, ${DEFAULT_HEAD_GRAPH.file} and ${DEFAULT_TOKENIZER.file}`]);
+  }
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(file, [`not valid JSON: ${(e as Error).message}`]);
+  }
+  const manifest = parseManifest(json, file);
+  const { access } = await import("node:fs/promises");
+  const missing: string[] = [];
+  for (const [field, rel] of [["backbone.file", manifest.backbone.file], ["head_graph.file", manifest.head_graph.file], ["tokenizer.file", manifest.tokenizer.file]] as const) {
+    try {
+      await access(path.join(dir, rel));
+    } catch {
+      missing.push(`${field}: file ${path.join(dir, rel)} does not exist`);
+    }
+  }
+  if (missing.length) throw new ManifestError(file, missing);
+  return manifest;
+}
