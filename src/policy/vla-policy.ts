@@ -1,0 +1,133 @@
+// frame + instruction -> action chunk. Each sampled frame goes through the
+// backbone once; its feature waits in the window and only the (small) head runs
+// over the window each step. The reference Mobile-VLA node re-ran all W frames
+// through the backbone at every step; `cacheFeatures: false` reproduces that for
+// benchmarks and for proving the cache changes nothing.
+import { chunkIndex, headOutputWidth, type Manifest } from "../model/manifest.js";
+import type { StampedImage } from "../model/image-message.js";
+import { Preprocessor } from "../model/preprocess.js";
+import type { PromptTokens } from "../model/tokenize.js";
+import type { VlaModel } from "../model/vla-model.js";
+import type { ActionChunk } from "./chunk.js";
+import { FeatureWindow, type WindowFill } from "./feature-window.js";
+import type { ChunkPolicy, PolicyCounters } from "./types.js";
+
+export interface VlaPolicyOptions {
+  windowFill?: WindowFill;
+  /** false = the reference behaviour: every frame in the window re-runs the backbone each step. */
+  cacheFeatures?: boolean;
+}
+
+export class PolicyError extends Error {
+  override name = "PolicyError";
+}
+
+export class VlaPolicy implements ChunkPolicy {
+  readonly windowFill: WindowFill;
+  readonly cacheFeatures: boolean;
+  private readonly manifest: Manifest;
+  private readonly preprocessor: Preprocessor;
+  private readonly window: FeatureWindow;
+  /** Reference mode keeps pixels instead of features. */
+  private readonly pixelWindow: Float32Array[] = [];
+  private tokens: PromptTokens | null = null;
+  private currentInstruction: string | null = null;
+  /** Bumped on every invalidation so a step that was in flight can't leak an old feature in. */
+  private generation = 0;
+  private readonly stats: PolicyCounters = { frames: 0, backboneRuns: 0, headRuns: 0 };
+
+  constructor(
+    readonly model: VlaModel,
+    options: VlaPolicyOptions = {},
+  ) {
+    this.manifest = model.manifest;
+    this.windowFill = options.windowFill ?? "grow";
+    this.cacheFeatures = options.cacheFeatures ?? true;
+    this.preprocessor = new Preprocessor(this.manifest.image);
+    this.window = new FeatureWindow(this.manifest.window, this.manifest.feature_dim);
+  }
+
+  get instruction(): string | null {
+    return this.currentInstruction;
+  }
+
+  get stepS(): number {
+    return this.manifest.action_step_s;
+  }
+
+  setInstruction(text: string): void {
+    const trimmed = text.trim();
+    if (!trimmed) throw new PolicyError("instruction: expected a non-empty text");
+    if (trimmed === this.currentInstruction) return;
+    // Tokenise now so a bad instruction is refused when it arrives, not at the next frame.
+    this.tokens = this.model.tokenizer.encode(trimmed);
+    this.currentInstruction = trimmed;
+    this.reset();
+  }
+
+  reset(): void {
+    this.generation++;
+    this.window.clear();
+    this.pixelWindow.length = 0;
+  }
+
+  counters(): PolicyCounters {
+    return { ...this.stats };
+  }
+
+  async step(frame: StampedImage): Promise<ActionChunk | null> {
+    const tokens = this.tokens;
+    if (!tokens) throw new PolicyError("instruction: no instruction has been set; the policy cannot run without one");
+    const generation = this.generation;
+    const pixels = await this.preprocessor.run(frame.image);
+    this.stats.frames++;
+    if (this.cacheFeatures) {
+      const feature = await this.model.runBackbone(pixels, tokens);
+      this.stats.backboneRuns++;
+      if (generation !== this.generation) return null;
+      this.window.push(feature);
+    } else {
+      this.pixelWindow.push(pixels);
+      if (this.pixelWindow.length > this.manifest.window) this.pixelWindow.shift();
+      this.window.clear();
+      for (const p of this.pixelWindow) {
+        const feature = await this.model.runBackbone(p, tokens);
+        this.stats.backboneRuns++;
+        if (generation !== this.generation) return null;
+        this.window.push(feature);
+      }
+    }
+    const input = this.window.assemble(this.windowFill, this.model.headWindowDynamic);
+    if (!input) return null;
+    const out = await this.model.runHead(input.data, input.rows);
+    this.stats.headRuns++;
+    if (generation !== this.generation) return null;
+    return decodeChunk(this.manifest, out, input.rows, frame.stamp);
+  }
+}
+
+/** Picks the manifest's window position out of the head output and turns it into actions. */
+export function decodeChunk(m: Manifest, out: Float32Array, rows: number, stamp: number): ActionChunk {
+  const C = headOutputWidth(m);
+  const N = m.chunk;
+  const pos = chunkIndex(m, rows);
+  const base = pos * N * C;
+  let invalid = false;
+  const actions: number[][] = [];
+  const classIds: number[] = [];
+  for (let k = 0; k < N; k++) {
+    const row = out.subarray(base + k * C, base + (k + 1) * C);
+    for (const v of row) if (!Number.isFinite(v)) invalid = true;
+    if (m.head.kind === "continuous") {
+      actions.push(Array.from(row));
+    } else {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (row[c]! > row[best]!) best = c;
+      classIds.push(best);
+      actions.push([...m.head.classes[best]!.action]);
+    }
+  }
+  return m.head.kind === "discrete"
+    ? { stamp, stepS: m.action_step_s, actions, classIds, invalid }
+    : { stamp, stepS: m.action_step_s, actions, invalid };
+}

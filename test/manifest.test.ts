@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { ManifestError, chunkIndex, headOutputWidth, loadManifest, parseManifest } from "../src/model/manifest.js";
+
+test("an empty manifest gets the December 2025 defaults", () => {
+  const m = parseManifest({});
+  assert.equal(m.window, 8);
+  assert.equal(m.chunk, 10);
+  assert.equal(m.feature_dim, 2048);
+  assert.equal(m.action_step_s, 0.4);
+  assert.deepEqual(m.action_axes, ["linear_x", "linear_y"]);
+  assert.equal(m.image.channel_order, "bgr");
+  assert.equal(m.image.resize, "bilinear");
+  assert.equal(m.image.width, 224);
+  assert.equal(m.image.rescale, 1 / 255);
+  assert.equal(m.image.mean, null);
+  assert.equal(m.head.kind, "continuous");
+  assert.deepEqual(m.head.denormalize, { kind: "minmax", min: [-1, -1], max: [1, 1] });
+  assert.equal(m.tokenizer.template, "<grounding>An image of a robot {instruction}");
+  assert.deepEqual(m.tokenizer.padding, { kind: "none" });
+  assert.equal(m.chunk_position, "last");
+});
+
+test("every problem is reported at once, each naming its field", () => {
+  try {
+    parseManifest({ window: 0, chunk: 2.5, image: { channel_order: "rbg", rotate: 45, mean: [0.5, 0.5] }, tokenizer: { template: "no placeholder" } }, "m/manifest.json");
+    assert.fail("expected a ManifestError");
+  } catch (e) {
+    assert.ok(e instanceof ManifestError);
+    const text = e.message;
+    assert.match(text, /^m\/manifest\.json: /);
+    for (const field of ["window", "chunk", "image.channel_order", "image.rotate", "image.mean", "tokenizer.template"]) {
+      assert.ok(e.problems.some((p) => p.startsWith(field)), `no problem names ${field}: ${text}`);
+    }
+  }
+});
+
+test("a discrete head needs a class table whose actions match the axes", () => {
+  assert.throws(() => parseManifest({ head: { kind: "discrete" } }), /head\.classes/);
+  assert.throws(
+    () => parseManifest({ head: { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1] }] } }),
+    /head\.classes\[1\]\.action: expected 2 finite numbers/,
+  );
+  const m = parseManifest({ head: { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }, { name: "left", action: [0, 1] }] } });
+  assert.equal(headOutputWidth(m), 3);
+  assert.equal(m.head_graph.output, "logits");
+});
+
+test("fixed padding is checked against max_length and needs a pad id", () => {
+  const m = parseManifest({ tokenizer: { padding: { kind: "fixed", length: 64, pad_id: 0 } } });
+  assert.deepEqual(m.tokenizer.padding, { kind: "fixed", length: 64, pad_id: 0 });
+  assert.throws(() => parseManifest({ tokenizer: { max_length: 32, padding: { kind: "fixed", length: 64, pad_id: 0 } } }), /tokenizer\.padding\.length: 64 exceeds/);
+});
+
+test("min/max denormalisation must have max above min on every axis", () => {
+  assert.throws(() => parseManifest({ head: { denormalize: { kind: "minmax", min: [-1, 1], max: [1, 1] } } }), /max/);
+});
+
+test("chunk position picks the newest frame by default and clamps a fixed index to the fill", () => {
+  const last = parseManifest({});
+  assert.equal(chunkIndex(last, 8), 7);
+  assert.equal(chunkIndex(last, 3), 2);
+  const fixed = parseManifest({ chunk_position: 5 });
+  assert.equal(chunkIndex(fixed, 8), 5);
+  assert.equal(chunkIndex(fixed, 3), 2);
+  assert.throws(() => parseManifest({ chunk_position: 8 }), /chunk_position/);
+});
+
+test("loading a folder names missing files and bad JSON", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "vla-manifest-"));
+  await assert.rejects(loadManifest(dir), /manifest\.json: .*cannot read the manifest \(ENOENT\)/s);
+  await writeFile(path.join(dir, "manifest.json"), "{ not json");
+  await assert.rejects(loadManifest(dir), /not valid JSON/);
+  await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ name: "x" }));
+  await assert.rejects(loadManifest(dir), (e: unknown) => {
+    assert.ok(e instanceof ManifestError);
+    assert.equal(e.problems.length, 3);
+    assert.match(e.problems.join("\n"), /backbone\.file: file .*backbone\.onnx does not exist/);
+    assert.match(e.problems.join("\n"), /tokenizer\.file/);
+    return true;
+  });
+});
