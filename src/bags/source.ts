@@ -1,0 +1,80 @@
+// What every storage backend (one MCAP or one .db3 file) gives the bag reader.
+
+import type { CdrDecode } from "./cdr.js";
+
+export type StorageId = "mcap" | "sqlite3";
+
+export interface SourceTopic {
+  name: string;
+  type: string;
+  serializationFormat: string;
+  offeredQosProfiles: string;
+  /** Undefined where the file keeps no count (an MCAP without statistics). */
+  count: number | undefined;
+}
+
+/** One serialized message, not yet decoded. */
+export interface RawBagRecord {
+  topic: string;
+  type: string;
+  logTimeNs: bigint;
+  data: Uint8Array;
+  decode: CdrDecode;
+}
+
+export interface RecordFilter {
+  topics?: ReadonlySet<string>;
+  startNs?: bigint;
+  endNs?: bigint;
+}
+
+export interface BagSource {
+  readonly file: string;
+  readonly storage: StorageId;
+  /** Log time of the first and last message (0n for an empty file). */
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly messageCount: number | undefined;
+  topics(): SourceTopic[];
+  /** Messages in log-time order, streamed: never more than a chunk / a row in memory. */
+  records(filter: RecordFilter): AsyncGenerator<RawBagRecord, void, undefined>;
+  close(): Promise<void>;
+}
+
+/** Where in a file something went wrong, for error messages a person can act on. */
+export interface BagErrorLocation {
+  offset?: bigint | number;
+  messageIndex?: number;
+}
+
+/** A bag (or one of its files) that cannot be read: names the file and where it broke. */
+export class BagError extends Error {
+  readonly file: string;
+  readonly location: BagErrorLocation;
+
+  constructor(file: string, message: string, location: BagErrorLocation = {}, options?: { cause?: unknown }) {
+    const where = [
+      location.offset !== undefined ? `at byte offset ${location.offset}` : undefined,
+      location.messageIndex !== undefined ? `at message #${location.messageIndex}` : undefined,
+    ].filter((s) => s !== undefined);
+    super(`${file}: ${message}${where.length > 0 ? ` (${where.join(", ")})` : ""}`, options);
+    this.name = "BagError";
+    this.file = file;
+    this.location = location;
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function nsToSeconds(ns: bigint): number {
+  // Split so the integer part keeps full precision before the float division.
+  const sec = ns / 1_000_000_000n;
+  return Number(sec) + Number(ns - sec * 1_000_000_000n) / 1e9;
+}
+
+export function secondsToNs(s: number): bigint {
+  const whole = Math.floor(s);
+  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((s - whole) * 1e9));
+}

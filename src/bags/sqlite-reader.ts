@@ -1,0 +1,216 @@
+// One sqlite3 (.db3) file of a rosbag2 bag (the Humble default storage).
+//
+// Schema: topics(id, name, type, serialization_format, offered_qos_profiles)
+// and messages(id, topic_id, timestamp, data); Iron and later add
+// message_definitions, used when present. Humble bags carry no definitions,
+// so types are decoded with the built-in Humble set.
+
+import { createRequire } from "node:module";
+import { makeDecoder, type CdrDecode } from "./cdr.js";
+import { parseRos2Msg, type MessageDefinitions } from "./msg-definitions.js";
+import {
+  BagError,
+  errorText,
+  type BagSource,
+  type RawBagRecord,
+  type RecordFilter,
+  type SourceTopic,
+} from "./source.js";
+
+// better-sqlite3 ships no type declarations; this is the part of its API used here.
+interface Statement {
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+  safeIntegers(on?: boolean): Statement;
+}
+interface Database {
+  prepare(sql: string): Statement;
+  close(): void;
+}
+type DatabaseCtor = new (file: string, options: { readonly?: boolean; fileMustExist?: boolean }) => Database;
+
+const require = createRequire(import.meta.url);
+let ctor: DatabaseCtor | undefined;
+function sqlite(): DatabaseCtor {
+  ctor ??= require("better-sqlite3") as DatabaseCtor;
+  return ctor;
+}
+
+type Row = Record<string, unknown>;
+
+function rowsOf(stmt: Statement, ...params: unknown[]): Row[] {
+  return stmt.all(...params) as Row[];
+}
+
+function toBig(v: unknown): bigint {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number") return BigInt(v);
+  return 0n;
+}
+
+interface TopicRow {
+  id: number;
+  topic: SourceTopic;
+  decode: CdrDecode;
+}
+
+export class Db3Source implements BagSource {
+  readonly storage = "sqlite3" as const;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly messageCount: number;
+  private readonly topicRows: TopicRow[];
+
+  private constructor(readonly file: string, topicRows: TopicRow[], startNs: bigint, endNs: bigint, count: number) {
+    this.topicRows = topicRows;
+    this.startNs = startNs;
+    this.endNs = endNs;
+    this.messageCount = count;
+  }
+
+  private static connect(file: string): Database {
+    try {
+      return new (sqlite())(file, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new BagError(file, `cannot open as sqlite3: ${errorText(err)}`, {}, { cause: err });
+    }
+  }
+
+  static async open(file: string): Promise<Db3Source> {
+    const db = Db3Source.connect(file);
+    try {
+      let tables: Set<string>;
+      try {
+        tables = new Set(rowsOf(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => String(r["name"])));
+      } catch (err) {
+        throw new BagError(file, `not a readable sqlite3 database (corrupt or not a .db3 file): ${errorText(err)}`, {}, { cause: err });
+      }
+      if (!tables.has("topics") || !tables.has("messages")) {
+        throw new BagError(file, `not a rosbag2 sqlite3 bag: it needs tables topics and messages, found ${[...tables].join(", ") || "none"}`);
+      }
+      try {
+        const topicCols = new Set(rowsOf(db.prepare("PRAGMA table_info(topics)")).map((r) => String(r["name"])));
+        const qosCol = topicCols.has("offered_qos_profiles") ? "offered_qos_profiles" : "'' AS offered_qos_profiles";
+        const definitions = new Map<string, MessageDefinitions>();
+        if (tables.has("message_definitions")) {
+          for (const r of rowsOf(db.prepare("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"))) {
+            if (r["encoding"] !== "ros2msg" || typeof r["encoded_message_definition"] !== "string" || r["encoded_message_definition"] === "") continue;
+            try {
+              definitions.set(String(r["topic_type"]), parseRos2Msg(r["encoded_message_definition"]));
+            } catch {
+              // Falls back to the built-in definition of the type.
+            }
+          }
+        }
+        const counts = new Map<number, number>();
+        for (const r of rowsOf(db.prepare("SELECT topic_id, COUNT(*) AS n FROM messages GROUP BY topic_id"))) {
+          counts.set(Number(r["topic_id"]), Number(r["n"]));
+        }
+        const topicRows: TopicRow[] = rowsOf(
+          db.prepare(`SELECT id, name, type, serialization_format, ${qosCol} FROM topics ORDER BY id`),
+        ).map((r) => {
+          const id = Number(r["id"]);
+          const type = String(r["type"]);
+          const format = String(r["serialization_format"]);
+          const decode: CdrDecode =
+            format === "cdr"
+              ? makeDecoder(type, definitions.get(type))
+              : () => {
+                  throw new Error(`serialization format "${format}" is not supported (only cdr)`);
+                };
+          return {
+            id,
+            decode,
+            topic: {
+              name: String(r["name"]),
+              type,
+              serializationFormat: format,
+              offeredQosProfiles: String(r["offered_qos_profiles"] ?? ""),
+              count: counts.get(id) ?? 0,
+            },
+          };
+        });
+        const span = db.prepare("SELECT MIN(timestamp) AS lo, MAX(timestamp) AS hi, COUNT(*) AS n FROM messages").safeIntegers(true).get() as Row;
+        return new Db3Source(file, topicRows, toBig(span["lo"]), toBig(span["hi"]), Number(span["n"]));
+      } catch (err) {
+        if (err instanceof BagError) throw err;
+        throw new BagError(file, `cannot read the bag's tables (corrupt database?): ${errorText(err)}`, {}, { cause: err });
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  topics(): SourceTopic[] {
+    return this.topicRows.map((r) => ({ ...r.topic }));
+  }
+
+  async *records(filter: RecordFilter): AsyncGenerator<RawBagRecord, void, undefined> {
+    const rows = this.topicRows.filter((r) => filter.topics === undefined || filter.topics.has(r.topic.name));
+    if (rows.length === 0) return;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (rows.length < this.topicRows.length) {
+      where.push(`topic_id IN (${rows.map(() => "?").join(", ")})`);
+      params.push(...rows.map((r) => r.id));
+    }
+    if (filter.startNs !== undefined) {
+      where.push("timestamp >= ?");
+      params.push(filter.startNs);
+    }
+    if (filter.endNs !== undefined) {
+      where.push("timestamp <= ?");
+      params.push(filter.endNs);
+    }
+    // The ordered scan reads only (id, topic, time) so that sorting never holds
+    // message data, index or no index; a second connection fetches each blob,
+    // since a connection that is iterating cannot run another statement.
+    const order = Db3Source.connect(this.file);
+    const blobs = Db3Source.connect(this.file);
+    let index = 0;
+    let lastNs: bigint | undefined;
+    let it: IterableIterator<unknown> | undefined;
+    try {
+      const fetch = blobs.prepare("SELECT data FROM messages WHERE id = ?");
+      const sql = `SELECT id, topic_id, timestamp FROM messages${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY timestamp, id`;
+      const rowsIt = ((): IterableIterator<unknown> => {
+        try {
+          return order.prepare(sql).safeIntegers(true).iterate(...params);
+        } catch (err) {
+          throw new BagError(this.file, `cannot query messages: ${errorText(err)}`, { messageIndex: 0 }, { cause: err });
+        }
+      })();
+      it = rowsIt;
+      for (;;) {
+        let row: Row;
+        let data: unknown;
+        try {
+          const next = rowsIt.next();
+          if (next.done === true) return;
+          row = next.value as Row;
+          data = (fetch.get(row["id"]) as Row | undefined)?.["data"];
+        } catch (err) {
+          const after = lastNs === undefined ? "before the first message" : `after timestamp ${lastNs} ns`;
+          throw new BagError(this.file, `sqlite error reading messages ${after}: ${errorText(err)}`, { messageIndex: index }, { cause: err });
+        }
+        const topic = byId.get(Number(row["topic_id"]));
+        if (topic === undefined) continue; // a row of a topic with no entry in topics: nothing to decode it with
+        const logTimeNs = toBig(row["timestamp"]);
+        lastNs = logTimeNs;
+        index++;
+        const bytes = data instanceof Uint8Array ? data : new Uint8Array();
+        yield { topic: topic.topic.name, type: topic.topic.type, logTimeNs, data: bytes, decode: topic.decode };
+      }
+    } finally {
+      it?.return?.();
+      order.close();
+      blobs.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    // Connections are per iteration; nothing stays open between calls.
+  }
+}
