@@ -1,0 +1,301 @@
+// Per-run and pooled metrics. Every accuracy metric is a ratio of sums over ticks
+// (or chunk elements), kept as SumStats so that pooling runs and bootstrap
+// resampling are both just "add the sums of the chosen pieces" — the pooled value
+// is tick-weighted, never a mean of per-run means.
+import {
+  DEFAULT_COS_THRESHOLD,
+  DEFAULT_MOVE_THRESHOLD,
+  DIRECTION_CLASSES,
+  cosine,
+  directionClassIndex,
+  moves,
+} from "./direction.js";
+import type { Better, ChunkSample, MetricKey, MetricParams, RunMetrics, RunSeries, Tick } from "./types.js";
+
+export const DEFAULT_METRIC_PARAMS: Readonly<MetricParams> = {
+  moveThreshold: DEFAULT_MOVE_THRESHOLD,
+  cosThreshold: DEFAULT_COS_THRESHOLD,
+};
+
+export type PercentileMethod = "nearest-rank" | "linear";
+
+/**
+ * p-th percentile (0..100) of the finite values; null when there are none.
+ * - "nearest-rank": the smallest value with at least p% of the values at or below
+ *   it, i.e. sorted[ceil(p/100 * n) - 1] (p = 0 gives the minimum). Always an
+ *   observed value, which is what a latency p99 should be.
+ * - "linear": linear interpolation between closest ranks at position
+ *   (n - 1) * p / 100 (numpy's default, R type 7).
+ */
+export function percentile(values: readonly number[], p: number, method: PercentileMethod = "nearest-rank"): number | null {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile: p must be in [0, 100], got ${p}`);
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return null;
+  if (method === "nearest-rank") {
+    // p * n before dividing keeps integer products exact (0.99 * 100 is not 99).
+    const rank = Math.max(1, Math.ceil((p * n) / 100));
+    return sorted[Math.min(rank, n) - 1];
+  }
+  const h = ((n - 1) * p) / 100;
+  const lo = Math.floor(h);
+  if (lo >= n - 1) return sorted[n - 1];
+  return sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]);
+}
+
+/** Additive sufficient statistics of the accuracy metrics. */
+export interface SumStats {
+  n: number;
+  nonFinite: number;
+  moving: number;
+  absX: number;
+  absY: number;
+  sqX: number;
+  sqY: number;
+  dirAgree: number;
+  classEq: number;
+  stopMoveEq: number;
+  chunkAbs: number;
+  chunkCount: number;
+  chunkSamples: number;
+}
+
+export const SUM_FIELDS = [
+  "n",
+  "nonFinite",
+  "moving",
+  "absX",
+  "absY",
+  "sqX",
+  "sqY",
+  "dirAgree",
+  "classEq",
+  "stopMoveEq",
+  "chunkAbs",
+  "chunkCount",
+  "chunkSamples",
+] as const satisfies readonly (keyof SumStats)[];
+
+export function emptyStats(): SumStats {
+  return {
+    n: 0,
+    nonFinite: 0,
+    moving: 0,
+    absX: 0,
+    absY: 0,
+    sqX: 0,
+    sqY: 0,
+    dirAgree: 0,
+    classEq: 0,
+    stopMoveEq: 0,
+    chunkAbs: 0,
+    chunkCount: 0,
+    chunkSamples: 0,
+  };
+}
+
+export function addStats(into: SumStats, from: SumStats): SumStats {
+  for (const f of SUM_FIELDS) into[f] += from[f];
+  return into;
+}
+
+export function emptyConfusion(): number[][] {
+  return DIRECTION_CLASSES.map(() => DIRECTION_CLASSES.map(() => 0));
+}
+
+function finiteVec(v: readonly number[]): boolean {
+  return v.length >= 2 && Number.isFinite(v[0]) && Number.isFinite(v[1]);
+}
+
+/**
+ * Adds ticks to the stats (and the confusion matrix when given). A tick with a
+ * non-finite component is counted in nonFinite and otherwise skipped, so one bad
+ * value cannot turn a whole run's MAE into NaN.
+ */
+export function addTicks(s: SumStats, ticks: readonly Tick[], params: MetricParams, confusion?: number[][]): SumStats {
+  const { moveThreshold: th, cosThreshold } = params;
+  for (const tick of ticks) {
+    const { pred, truth } = tick;
+    if (!finiteVec(pred) || !finiteVec(truth)) {
+      s.nonFinite++;
+      continue;
+    }
+    s.n++;
+    const dx = pred[0] - truth[0];
+    const dy = pred[1] - truth[1];
+    s.absX += Math.abs(dx);
+    s.absY += Math.abs(dy);
+    s.sqX += dx * dx;
+    s.sqY += dy * dy;
+    const pm = moves(pred, th);
+    const tm = moves(truth, th);
+    if (pm === tm) s.stopMoveEq++;
+    if (pm || tm) {
+      s.moving++;
+      // Only a pair that both move can agree: a command inside the deadzone
+      // does nothing on the hardware, whatever its direction.
+      if (pm && tm && (cosine(pred, truth) ?? -1) > cosThreshold) s.dirAgree++;
+    }
+    const cp = directionClassIndex(pred, th);
+    const ct = directionClassIndex(truth, th);
+    if (cp === ct) s.classEq++;
+    if (confusion) confusion[ct][cp]++;
+  }
+  return s;
+}
+
+/** Chunk error: absolute error over every (step, axis) that both pred and truth have. */
+export function addChunks(s: SumStats, chunks: readonly ChunkSample[]): SumStats {
+  for (const c of chunks) {
+    const steps = Math.min(c.pred.length, c.truth.length);
+    let abs = 0;
+    let count = 0;
+    for (let k = 0; k < steps; k++) {
+      const p = c.pred[k];
+      const q = c.truth[k];
+      for (let a = 0; a < 2; a++) {
+        const d = p[a] - q[a];
+        if (Number.isFinite(d)) {
+          abs += Math.abs(d);
+          count++;
+        }
+      }
+    }
+    if (count === 0) continue;
+    s.chunkAbs += abs;
+    s.chunkCount += count;
+    s.chunkSamples++;
+  }
+  return s;
+}
+
+export const ACCURACY_KEYS = [
+  "maeX",
+  "maeY",
+  "rmseX",
+  "rmseY",
+  "directionAgreement",
+  "directionAccuracy",
+  "stopMoveAgreement",
+  "chunkMae",
+] as const satisfies readonly MetricKey[];
+
+export type AccuracyKey = (typeof ACCURACY_KEYS)[number];
+
+const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
+
+export function accuracyValue(key: AccuracyKey, s: SumStats): number | null {
+  switch (key) {
+    case "maeX":
+      return ratio(s.absX, s.n);
+    case "maeY":
+      return ratio(s.absY, s.n);
+    case "rmseX":
+      return s.n > 0 ? Math.sqrt(s.sqX / s.n) : null;
+    case "rmseY":
+      return s.n > 0 ? Math.sqrt(s.sqY / s.n) : null;
+    case "directionAgreement":
+      return ratio(s.dirAgree, s.moving);
+    case "directionAccuracy":
+      return ratio(s.classEq, s.n);
+    case "stopMoveAgreement":
+      return ratio(s.stopMoveEq, s.n);
+    case "chunkMae":
+      return ratio(s.chunkAbs, s.chunkCount);
+  }
+}
+
+function metricsFrom(
+  s: SumStats,
+  confusion: number[][],
+  latencies: readonly number[],
+  sampledFrames: number,
+  backboneRuns: number,
+  decodeErrors: number,
+): RunMetrics {
+  return {
+    ticks: s.n,
+    nonFiniteTicks: s.nonFinite,
+    movingTicks: s.moving,
+    maeX: accuracyValue("maeX", s),
+    maeY: accuracyValue("maeY", s),
+    rmseX: accuracyValue("rmseX", s),
+    rmseY: accuracyValue("rmseY", s),
+    directionAgreement: accuracyValue("directionAgreement", s),
+    directionAccuracy: accuracyValue("directionAccuracy", s),
+    stopMoveAgreement: accuracyValue("stopMoveAgreement", s),
+    confusion,
+    chunkMae: accuracyValue("chunkMae", s),
+    chunkSamples: s.chunkSamples,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    latencySamples: latencies.filter(Number.isFinite).length,
+    backbonePerFrame: sampledFrames > 0 ? backboneRuns / sampledFrames : null,
+    sampledFrames,
+    backboneRuns,
+    decodeErrors,
+  };
+}
+
+export function runStats(run: Pick<RunSeries, "ticks" | "chunks">, params: MetricParams = DEFAULT_METRIC_PARAMS): SumStats {
+  return addChunks(addTicks(emptyStats(), run.ticks, params), run.chunks);
+}
+
+export function computeRunMetrics(run: RunSeries, params: MetricParams = DEFAULT_METRIC_PARAMS): RunMetrics {
+  return poolMetrics([run], params);
+}
+
+/** Pools runs as if they were one long run (tick-weighted; latencies concatenated). */
+export function poolMetrics(runs: readonly RunSeries[], params: MetricParams = DEFAULT_METRIC_PARAMS): RunMetrics {
+  const s = emptyStats();
+  const confusion = emptyConfusion();
+  const latencies: number[] = [];
+  let sampledFrames = 0;
+  let backboneRuns = 0;
+  let decodeErrors = 0;
+  for (const r of runs) {
+    addTicks(s, r.ticks, params, confusion);
+    addChunks(s, r.chunks);
+    for (const l of r.latenciesMs) latencies.push(l);
+    sampledFrames += r.sampledFrames;
+    backboneRuns += r.backboneRuns;
+    decodeErrors += r.decodeErrors;
+  }
+  return metricsFrom(s, confusion, latencies, sampledFrames, backboneRuns, decodeErrors);
+}
+
+export interface MetricSpec {
+  key: MetricKey;
+  label: string;
+  unit: string;
+  better: Better;
+  /** Differences of this metric get a bootstrap CI (accuracy metrics only). */
+  bootstrap: boolean;
+  /** Decimal places for display. */
+  digits: number;
+}
+
+/** The comparison table's rows, in order. */
+export const METRICS: readonly MetricSpec[] = [
+  { key: "ticks", label: "ticks evaluated", unit: "", better: null, bootstrap: false, digits: 0 },
+  { key: "maeX", label: "MAE linear_x", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  { key: "maeY", label: "MAE linear_y", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  { key: "rmseX", label: "RMSE linear_x", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  { key: "rmseY", label: "RMSE linear_y", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  { key: "directionAgreement", label: "direction agreement", unit: "", better: "higher", bootstrap: true, digits: 4 },
+  { key: "directionAccuracy", label: "direction-class accuracy", unit: "", better: "higher", bootstrap: true, digits: 4 },
+  { key: "stopMoveAgreement", label: "stop/move agreement", unit: "", better: "higher", bootstrap: true, digits: 4 },
+  { key: "chunkMae", label: "chunk MAE", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  { key: "latencyP50Ms", label: "latency p50", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
+  { key: "latencyP99Ms", label: "latency p99", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
+  { key: "backbonePerFrame", label: "backbone passes / frame", unit: "", better: "lower", bootstrap: false, digits: 3 },
+  { key: "decodeErrors", label: "decode errors", unit: "", better: null, bootstrap: false, digits: 0 },
+];
+
+export function metricValue(m: RunMetrics, key: MetricKey): number | null {
+  return m[key];
+}
+
+export function isAccuracyKey(key: MetricKey): key is AccuracyKey {
+  return (ACCURACY_KEYS as readonly MetricKey[]).includes(key);
+}
