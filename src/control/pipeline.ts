@@ -1,0 +1,393 @@
+// The policy driven on a clock: camera frames in, one velocity command per control
+// tick out. Everything time-related goes through the injected Scheduler, so the
+// robot (WallScheduler) and a replay (VirtualClock) run this same code.
+//
+//   onFrame ──> newest (1 slot) ──every frame_interval_s──> pending (1 slot) ──> policy.step
+//                                                           (only while no inference runs)
+//   policy.step resolves at start + latency ──> ChunkQueue (stamped with the frame's time)
+//   control tick (control_rate_hz) ──> stop conditions / queue.actionAt(now) ──> Safety ──> sink
+import type { HeadSpec } from "../model/manifest.js";
+import type { StampedImage } from "../model/image-message.js";
+import type { ActionChunk } from "../policy/chunk.js";
+import type { ChunkPolicy } from "../policy/types.js";
+import { log as defaultLog } from "../util/log.js";
+import { resolveChunk } from "./actions.js";
+import { ChunkQueue } from "./chunk-queue.js";
+import type { Outcome, Scheduler, Timer } from "./clock.js";
+import type { Command, CommandSink, Reason } from "./command.js";
+import { frameIntervalS, type PolicyParams } from "./params.js";
+import { Safety, type SafetyRequest } from "./safety.js";
+
+/** The part of a logger the pipeline uses; the package's winston logger fits. */
+export interface PipelineLogger {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export type PipelineParams = Pick<
+  PolicyParams,
+  | "instruction" | "frame_interval_s" | "control_rate_hz" | "aggregation" | "ensemble_k"
+  | "max_linear_x" | "max_linear_y" | "max_accel" | "max_decel" | "deadband" | "watchdog_timeout_s"
+>;
+
+export interface PipelineOptions {
+  policy: ChunkPolicy;
+  scheduler: Scheduler;
+  params: PipelineParams;
+  /** From the model's manifest: how to read the head's output. */
+  model: { head: HeadSpec; action_axes: readonly string[] };
+  sink: CommandSink;
+  /** Every chunk stored for control, already resolved (for a debug topic or a recorder). */
+  onChunk?: (chunk: ActionChunk) => void;
+  logger?: PipelineLogger;
+}
+
+export interface PipelineDiagnostics {
+  t: number;
+  running: boolean;
+  instruction: string | null;
+  estop: boolean;
+  /** Frames per second over the last received frames' stamps; null before two frames. */
+  camera_rate_hz: number | null;
+  /** now - newest frame's stamp; null before any frame. */
+  frame_age_s: number | null;
+  frames_received: number;
+  /** Frames handed to the policy's window. */
+  frames_sampled: number;
+  /** Frames never given to the policy: replaced by a newer one, out of order, or with no instruction to act on. */
+  frames_dropped: number;
+  inference_runs: number;
+  inference_busy: boolean;
+  inference_errors: number;
+  invalid_outputs: number;
+  /** Chunks thrown away on arrival: they answered an old instruction or a view from before a camera gap. */
+  chunks_discarded: number;
+  /** Chunks whose every step was over by the time inference finished. */
+  chunks_expired: number;
+  /** Inference latency in clock seconds (virtual seconds in a replay) over recent runs. */
+  inference_latency_p50_s: number | null;
+  inference_latency_p99_s: number | null;
+  backbone_runs: number;
+  queue_chunks: number;
+  frame_interval_s: number;
+  last_command: Command | null;
+  /** The last command's reason. */
+  safety_state: Reason | null;
+}
+
+const RATE_WINDOW = 30;
+const LATENCY_WINDOW = 200;
+
+// Repeating faults (a broken model, a bad camera) would otherwise log at frame rate.
+const worthLogging = (n: number): boolean => (n & (n - 1)) === 0;
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+export class Pipeline {
+  private readonly policy: ChunkPolicy;
+  private readonly scheduler: Scheduler;
+  private readonly params: PipelineParams;
+  private readonly head: HeadSpec;
+  private readonly axes: readonly string[];
+  private readonly sink: CommandSink;
+  private readonly onChunk?: (chunk: ActionChunk) => void;
+  private readonly log: PipelineLogger;
+  private readonly queue: ChunkQueue;
+  private readonly safety: Safety;
+  readonly frameIntervalS: number;
+
+  private running = false;
+  private timers: Timer[] = [];
+  private instruction: string | null;
+  private estop = false;
+  /** Newest received frame not yet sampled. */
+  private newest: StampedImage | null = null;
+  /** Sampled frame waiting for the running inference to finish. */
+  private pending: StampedImage | null = null;
+  private busy = false;
+  /** Bumped whenever results of inferences already running must not be used. */
+  private generation = 0;
+  private resetPending = false;
+  private policyFailed = false;
+  private cameraStale = false;
+  private lastFrameStamp: number | null = null;
+  private readonly frameStamps: number[] = [];
+  private readonly latencies: number[] = [];
+  private lastCommand: Command | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private readonly n = {
+    framesReceived: 0, framesSampled: 0, framesDropped: 0, inferenceRuns: 0, inferenceErrors: 0,
+    invalidOutputs: 0, chunksDiscarded: 0, chunksExpired: 0,
+  };
+
+  constructor(opts: PipelineOptions) {
+    this.policy = opts.policy;
+    this.scheduler = opts.scheduler;
+    this.params = opts.params;
+    this.head = opts.model.head;
+    this.axes = opts.model.action_axes;
+    this.sink = opts.sink;
+    this.onChunk = opts.onChunk;
+    this.log = opts.logger ?? defaultLog;
+    this.queue = new ChunkQueue({ aggregation: opts.params.aggregation, ensembleK: opts.params.ensemble_k });
+    this.safety = new Safety(opts.params, opts.model.head.denormalize, opts.model.action_axes);
+    this.frameIntervalS = frameIntervalS(opts.params, opts.policy.stepS);
+    if (!(this.frameIntervalS > 0)) throw new RangeError(`Pipeline: frame interval must be > 0 s, got ${this.frameIntervalS}`);
+    this.instruction = opts.params.instruction.trim() === "" ? null : opts.params.instruction;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts the control and sampling timers; the first command comes one control period later. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.safety.reset();
+    this.cameraStale = false;
+    this.syncPolicy();
+    this.timers.push(this.scheduler.every(1 / this.params.control_rate_hz, () => this.controlTick()));
+    this.timers.push(this.scheduler.every(this.frameIntervalS, () => this.sampleTick()));
+  }
+
+  /**
+   * Stops the timers and sends the final zero command ("shutdown") at once. An
+   * inference still running finishes in the background and is thrown away; await
+   * whenIdle() before releasing the policy's resources.
+   */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    this.generation++;
+    this.pending = null;
+    this.newest = null;
+    this.queue.clear();
+    this.emit(this.safety.command(this.scheduler.now(), { kind: "stop", reason: "shutdown" }));
+  }
+
+  /** Resolves when no inference is running (at once if none is). */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** A camera frame; its stamp must be on the scheduler's clock. */
+  onFrame(frame: StampedImage): void {
+    this.n.framesReceived++;
+    if (this.lastFrameStamp !== null && !(frame.stamp > this.lastFrameStamp)) {
+      // An older or repeated stamp would move the window and the chunk times backwards.
+      this.n.framesDropped++;
+      this.log.debug("frame dropped: stamp not newer than the previous frame", { stamp: frame.stamp, previous: this.lastFrameStamp });
+      return;
+    }
+    this.lastFrameStamp = frame.stamp;
+    this.frameStamps.push(frame.stamp);
+    if (this.frameStamps.length > RATE_WINDOW) this.frameStamps.shift();
+    if (this.newest) this.n.framesDropped++;
+    this.newest = frame;
+  }
+
+  /**
+   * A new instruction (an empty one withdraws it: the robot stops). Chunks
+   * already made answer the old one, so they are dropped, and so is the result
+   * of an inference still running; the policy rebuilds its window.
+   */
+  setInstruction(text: string): void {
+    const next = text.trim() === "" ? null : text;
+    if (next === this.instruction) return;
+    this.log.info("instruction changed", { from: this.instruction, to: next });
+    this.instruction = next;
+    this.queue.clear();
+    this.generation++;
+    this.policyFailed = false;
+    this.syncPolicy();
+  }
+
+  /**
+   * Latched e-stop: engaged stops the robot until released. Engaging sends a zero
+   * command at once instead of waiting for the next control tick.
+   */
+  setEstop(engaged: boolean): void {
+    if (engaged === this.estop) return;
+    this.estop = engaged;
+    if (engaged) this.log.warn("e-stop engaged");
+    else this.log.info("e-stop released");
+    if (engaged && this.running) this.emit(this.safety.command(this.scheduler.now(), { kind: "stop", reason: "estop" }));
+  }
+
+  diagnostics(): PipelineDiagnostics {
+    const t = this.scheduler.now();
+    const fs = this.frameStamps;
+    const span = fs.length >= 2 ? fs[fs.length - 1] - fs[0] : 0;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return {
+      t,
+      running: this.running,
+      instruction: this.instruction,
+      estop: this.estop,
+      camera_rate_hz: span > 0 ? (fs.length - 1) / span : null,
+      frame_age_s: this.lastFrameStamp === null ? null : Math.max(0, t - this.lastFrameStamp),
+      frames_received: this.n.framesReceived,
+      frames_sampled: this.n.framesSampled,
+      frames_dropped: this.n.framesDropped,
+      inference_runs: this.n.inferenceRuns,
+      inference_busy: this.busy,
+      inference_errors: this.n.inferenceErrors,
+      invalid_outputs: this.n.invalidOutputs,
+      chunks_discarded: this.n.chunksDiscarded,
+      chunks_expired: this.n.chunksExpired,
+      inference_latency_p50_s: percentile(sorted, 0.5),
+      inference_latency_p99_s: percentile(sorted, 0.99),
+      backbone_runs: this.policy.counters().backboneRuns,
+      queue_chunks: this.queue.size,
+      frame_interval_s: this.frameIntervalS,
+      last_command: this.lastCommand,
+      safety_state: this.lastCommand?.reason ?? null,
+    };
+  }
+
+  private emit(cmd: Command): void {
+    this.lastCommand = cmd;
+    try {
+      this.sink(cmd);
+    } catch (e) {
+      this.log.error("command sink threw", { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  /**
+   * Tells the policy about a reset or a new instruction, but only between two
+   * step() calls: the policy is not required to cope with either mid-inference.
+   */
+  private syncPolicy(): void {
+    if (this.busy) return;
+    if (this.resetPending) {
+      this.policy.reset();
+      this.resetPending = false;
+    }
+    if (this.instruction !== null && this.policy.instruction !== this.instruction) this.policy.setInstruction(this.instruction);
+  }
+
+  private sampleTick(): void {
+    const frame = this.newest;
+    if (!frame) return;
+    this.newest = null;
+    // No instruction: nothing to act on. Too old: a chunk from it would answer a
+    // view the watchdog already gave up on.
+    if (this.instruction === null || this.scheduler.now() - frame.stamp > this.params.watchdog_timeout_s) {
+      this.n.framesDropped++;
+      return;
+    }
+    this.n.framesSampled++;
+    if (this.busy) {
+      if (this.pending) this.n.framesDropped++;
+      this.pending = frame;
+      return;
+    }
+    this.startInference(frame);
+  }
+
+  private startInference(frame: StampedImage): void {
+    this.syncPolicy();
+    this.busy = true;
+    this.n.inferenceRuns++;
+    const gen = this.generation;
+    this.scheduler.run(() => this.policy.step(frame), (o) => this.inferenceDone(o, frame, gen));
+  }
+
+  private inferenceDone(o: Outcome<ActionChunk | null>, frame: StampedImage, gen: number): void {
+    this.busy = false;
+    this.latencies.push(o.finishedAt - o.startedAt);
+    if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
+    if (gen !== this.generation) {
+      if (o.ok && o.value) this.n.chunksDiscarded++;
+    } else if (!o.ok) {
+      this.n.inferenceErrors++;
+      // The chunks in the queue came from frames before the one that failed; moving
+      // on them while the camera or model is broken would be driving blind.
+      this.queue.clear();
+      this.policyFailed = true;
+      if (worthLogging(this.n.inferenceErrors)) {
+        this.log.error("policy step failed; the robot stops until a step succeeds", {
+          error: o.error instanceof Error ? o.error.message : String(o.error), stamp: frame.stamp, count: this.n.inferenceErrors,
+        });
+      }
+    } else {
+      this.policyFailed = false;
+      if (o.value) this.store(o.value, frame);
+    }
+    if (this.running && this.pending && this.instruction !== null) {
+      const next = this.pending;
+      this.pending = null;
+      this.startInference(next);
+    } else {
+      this.syncPolicy();
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private store(raw: ActionChunk, frame: StampedImage): void {
+    // The frame's own stamp is what the step times are measured from, whatever the
+    // policy wrote: a chunk stamped later than its frame would replay stale steps.
+    const chunk = resolveChunk(this.head, this.axes.length, { ...raw, stamp: frame.stamp });
+    if (chunk.invalid) {
+      this.n.invalidOutputs++;
+      if (worthLogging(this.n.invalidOutputs)) {
+        this.log.warn("model output has NaN/Inf or cannot be mapped; the robot stops", { stamp: frame.stamp, count: this.n.invalidOutputs });
+      }
+    }
+    if (!this.queue.push(chunk)) {
+      this.n.chunksExpired++;
+      this.log.debug("chunk expired before it arrived", { stamp: frame.stamp, now: this.scheduler.now() });
+    }
+    if (this.onChunk) {
+      try {
+        this.onChunk(chunk);
+      } catch (e) {
+        this.log.error("onChunk threw", { error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
+  private controlTick(): void {
+    const t = this.scheduler.now();
+    this.queue.prune(t);
+    const stale = this.lastFrameStamp === null || t - this.lastFrameStamp > this.params.watchdog_timeout_s;
+    if (stale && !this.cameraStale && this.lastFrameStamp !== null) {
+      // Chunks and the window describe the world before the gap; after it the robot
+      // must wait for a chunk made from a fresh frame, over a fresh window.
+      this.log.warn("camera stale: stopping", { frame_age_s: t - this.lastFrameStamp, watchdog_timeout_s: this.params.watchdog_timeout_s });
+      this.queue.clear();
+      this.generation++;
+      this.pending = null;
+      this.newest = null;
+      this.resetPending = true;
+      this.syncPolicy();
+    } else if (!stale && this.cameraStale) {
+      this.log.info("camera fresh again");
+    }
+    this.cameraStale = stale;
+
+    let req: SafetyRequest;
+    if (this.estop) req = { kind: "stop", reason: "estop" };
+    else if (this.instruction === null) req = { kind: "stop", reason: "no_instruction" };
+    else if (stale) req = { kind: "stop", reason: "stale_camera" };
+    else {
+      const a = this.queue.actionAt(t);
+      if (a.kind === "action") req = { kind: "action", action: a.action, chunk_stamp: a.stamp, step: a.step };
+      else if (a.kind === "invalid") req = { kind: "stop", reason: "invalid_output" };
+      else req = { kind: "stop", reason: this.policyFailed ? "policy_error" : "no_action" };
+    }
+    this.emit(this.safety.command(t, req));
+  }
+}
