@@ -24,6 +24,9 @@ import {
 
 /** Random access to a file for McapIndexedReader; every read returns a fresh buffer. */
 export class FileReadable implements IReadable {
+  /** Bytes read so far: how the bounded-read design is checked. */
+  bytesRead = 0;
+
   private constructor(
     private readonly handle: FileHandle,
     private readonly bytes: bigint,
@@ -57,6 +60,7 @@ export class FileReadable implements IReadable {
       if (bytesRead === 0) throw new BagError(this.file, "file shrank while reading", { offset: offset + BigInt(done) });
       done += bytesRead;
     }
+    this.bytesRead += n;
     return buf;
   }
 
@@ -236,6 +240,11 @@ export class McapSource implements BagSource {
 
   topics(): SourceTopic[] {
     return this.topicList.map((t) => ({ ...t }));
+  }
+
+  /** Bytes read from the file so far (summary at open, then chunk by chunk). */
+  bytesRead(): number {
+    return this.readable.bytesRead;
   }
 
   async *records(filter: RecordFilter): AsyncGenerator<RawBagRecord, void, undefined> {

@@ -5,6 +5,7 @@
 // message_definitions, used when present. Humble bags carry no definitions,
 // so types are decoded with the built-in Humble set.
 
+import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { makeDecoder, type CdrDecode } from "./cdr.js";
 import { parseRos2Msg, type MessageDefinitions } from "./msg-definitions.js";
@@ -49,6 +50,66 @@ function toBig(v: unknown): bigint {
   return 0n;
 }
 
+/**
+ * What the 100-byte sqlite header says about the file: not sqlite at all, or
+ * shorter than the page count it declares (a copy or recording cut off).
+ */
+async function diagnoseHeader(file: string): Promise<{ text: string; offset?: number }> {
+  let head: Uint8Array;
+  let size: number;
+  try {
+    const handle = await open(file, "r");
+    try {
+      size = (await handle.stat()).size;
+      head = new Uint8Array(100);
+      const { bytesRead } = await handle.read(head, 0, 100, 0);
+      head = head.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    return { text: `cannot read the file: ${errorText(err)}` };
+  }
+  const magic = "SQLite format 3\0";
+  if (head.byteLength < 100 || new TextDecoder().decode(head.subarray(0, 16)) !== magic) {
+    return { text: "the file does not start with the sqlite3 header (not a .db3 file, or its first page is overwritten)", offset: 0 };
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const rawPageSize = view.getUint16(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  const pages = view.getUint32(28);
+  const expected = pageSize * pages;
+  if (pages > 0 && size < expected) {
+    return {
+      text: `the file is truncated: its header declares ${pages} pages of ${pageSize} bytes (${expected} bytes) but the file ends at byte ${size}`,
+      offset: size,
+    };
+  }
+  return { text: "the sqlite header looks intact, so the damage is inside the file" };
+}
+
+/**
+ * Walks the messages table in storage (row id) order to say how much of it is
+ * intact: rows are stored in recording order, so this is where the file broke.
+ */
+function scanMessages(db: Database): { readable: number; text: string } {
+  let readable = 0;
+  let lastId: unknown;
+  let lastTs: unknown;
+  try {
+    for (const row of db.prepare("SELECT id, timestamp FROM messages ORDER BY id").safeIntegers(true).iterate()) {
+      const r = row as Row;
+      lastId = r["id"];
+      lastTs = r["timestamp"];
+      readable++;
+    }
+    return { readable, text: `all ${readable} message rows are readable in storage order` };
+  } catch (err) {
+    const upTo = lastId === undefined ? "no message row is readable" : `message rows are readable up to row id ${String(lastId)} (timestamp ${String(lastTs)} ns)`;
+    return { readable, text: `${upTo}, then: ${errorText(err)}` };
+  }
+}
+
 interface TopicRow {
   id: number;
   topic: SourceTopic;
@@ -84,7 +145,8 @@ export class Db3Source implements BagSource {
       try {
         tables = new Set(rowsOf(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => String(r["name"])));
       } catch (err) {
-        throw new BagError(file, `not a readable sqlite3 database (corrupt or not a .db3 file): ${errorText(err)}`, {}, { cause: err });
+        const hint = await diagnoseHeader(file);
+        throw new BagError(file, `not a readable sqlite3 database: ${errorText(err)}; ${hint.text}`, hint.offset === undefined ? {} : { offset: hint.offset }, { cause: err });
       }
       if (!tables.has("topics") || !tables.has("messages")) {
         throw new BagError(file, `not a rosbag2 sqlite3 bag: it needs tables topics and messages, found ${[...tables].join(", ") || "none"}`);
@@ -135,7 +197,8 @@ export class Db3Source implements BagSource {
         return new Db3Source(file, topicRows, toBig(span["lo"]), toBig(span["hi"]), Number(span["n"]));
       } catch (err) {
         if (err instanceof BagError) throw err;
-        throw new BagError(file, `cannot read the bag's tables (corrupt database?): ${errorText(err)}`, {}, { cause: err });
+        const scan = scanMessages(db);
+        throw new BagError(file, `cannot read the bag's tables (corrupt or truncated database): ${errorText(err)}; ${scan.text}`, { messageIndex: scan.readable }, { cause: err });
       }
     } finally {
       db.close();
