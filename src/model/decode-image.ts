@@ -1,0 +1,154 @@
+// sensor_msgs/Image and CompressedImage -> 8-bit, 3-channel pixels in the channel
+// order the model wants.
+//
+// Raw messages are validated and described as a StridedImage view of the message's
+// own bytes (see resample.ts), so the preprocessing hot path reads them in place and
+// synchronously; decodeRawImage packs that view for callers that want an image.
+// Compressed messages are decoded by sharp. As in ROS (cv_bridge and
+// compressed_image_transport write correctly coloured files whatever the raw
+// encoding was), the decoded file is RGB; the "bgr8; jpeg compressed bgr8" prefix
+// only says what the publisher had, not the byte order inside the JPEG.
+import sharp, { type OutputInfo } from "sharp";
+import type { CompressedImageMessage, ImageMessage, RawImageMessage } from "./image-message.js";
+import { ImageError } from "./image-error.js";
+import type { ChannelOrder } from "./manifest.js";
+import { packedView, type StridedImage } from "./resample.js";
+
+/** Packed HWC, 3 channels, 8 bits, no row padding. */
+export interface PackedImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Largest width or height accepted, far above any camera, well below memory trouble. */
+export const MAX_IMAGE_SIDE = 16384;
+
+interface EncodingLayout {
+  bytesPerPixel: number;
+  /** Byte offsets of R, G and B inside a pixel (all equal for grey). */
+  rgb: (bigEndian: boolean) => readonly [number, number, number];
+}
+
+const ENCODINGS: Record<string, EncodingLayout> = {
+  rgb8: { bytesPerPixel: 3, rgb: () => [0, 1, 2] },
+  bgr8: { bytesPerPixel: 3, rgb: () => [2, 1, 0] },
+  rgba8: { bytesPerPixel: 4, rgb: () => [0, 1, 2] },
+  bgra8: { bytesPerPixel: 4, rgb: () => [2, 1, 0] },
+  mono8: { bytesPerPixel: 1, rgb: () => [0, 0, 0] },
+  // 16 -> 8 bits keeps the high byte (value >> 8), the usual truncating conversion;
+  // which byte that is depends on is_bigendian.
+  mono16: { bytesPerPixel: 2, rgb: (be) => (be ? [0, 0, 0] : [1, 1, 1]) },
+};
+
+/** Raw encodings decodeRawImage understands. */
+export const SUPPORTED_ENCODINGS: readonly string[] = Object.keys(ENCODINGS);
+
+function checkSide(field: "width" | "height", v: number, source: string): void {
+  if (!Number.isInteger(v) || v <= 0 || v > MAX_IMAGE_SIDE) {
+    throw new ImageError(field, `${v} is not an integer in [1, ${MAX_IMAGE_SIDE}]${source}`);
+  }
+}
+
+function ordered(rgb: readonly [number, number, number], order: ChannelOrder): [number, number, number] {
+  return order === "rgb" ? [rgb[0], rgb[1], rgb[2]] : [rgb[2], rgb[1], rgb[0]];
+}
+
+/**
+ * Validates a raw message and returns a view of its bytes whose channels 0..2 are in
+ * `order`. No pixel is copied; the view is only valid while img.data is unchanged.
+ */
+export function rawImageView(img: RawImageMessage, order: ChannelOrder): StridedImage {
+  const layout = Object.hasOwn(ENCODINGS, img.encoding) ? ENCODINGS[img.encoding] : undefined;
+  if (!layout) {
+    throw new ImageError("encoding", `${JSON.stringify(img.encoding)} is not supported; expected one of ${SUPPORTED_ENCODINGS.join(", ")}`);
+  }
+  checkSide("width", img.width, "");
+  checkSide("height", img.height, "");
+  const rowBytes = img.width * layout.bytesPerPixel;
+  if (!Number.isInteger(img.step) || img.step < rowBytes) {
+    throw new ImageError("step", `${img.step} is less than width*channels = ${rowBytes} for ${img.encoding}`);
+  }
+  const need = img.step * img.height;
+  if (img.data.length < need) {
+    throw new ImageError("data", `${img.data.length} bytes is shorter than step*height = ${img.step}*${img.height} = ${need}`);
+  }
+  return {
+    data: img.data,
+    width: img.width,
+    height: img.height,
+    offset: 0,
+    xStride: layout.bytesPerPixel,
+    yStride: img.step,
+    channels: ordered(layout.rgb(img.isBigEndian), order),
+  };
+}
+
+/** Copies a view into packed HWC bytes. */
+export function packView(v: StridedImage): PackedImage {
+  const out = new Uint8Array(v.width * v.height * 3);
+  const [c0, c1, c2] = v.channels;
+  let o = 0;
+  for (let y = 0; y < v.height; y++) {
+    let p = v.offset + y * v.yStride;
+    for (let x = 0; x < v.width; x++) {
+      out[o++] = v.data[p + c0]!;
+      out[o++] = v.data[p + c1]!;
+      out[o++] = v.data[p + c2]!;
+      p += v.xStride;
+    }
+  }
+  return { width: v.width, height: v.height, data: out };
+}
+
+/** A raw message as packed pixels in `order`, synchronously. */
+export function decodeRawImage(img: RawImageMessage, order: ChannelOrder): PackedImage {
+  return packView(rawImageView(img, order));
+}
+
+/** "jpeg" or "png" from a CompressedImage format string, or null. */
+export function compressedKind(format: string): "jpeg" | "png" | null {
+  const f = format.toLowerCase();
+  // compressedDepth wraps a PNG in a private header and holds depth, not colour.
+  if (f.includes("compresseddepth")) return null;
+  if (f.includes("jpeg") || f.includes("jpg")) return "jpeg";
+  if (f.includes("png")) return "png";
+  return null;
+}
+
+/**
+ * Decodes a compressed message to packed RGB (sharp's order; grey is expanded and
+ * alpha dropped). Throws ImageError on an unsupported format or undecodable bytes.
+ */
+export async function decodeCompressedRgb(img: CompressedImageMessage): Promise<PackedImage> {
+  const kind = compressedKind(img.format);
+  if (!kind) {
+    throw new ImageError("format", `${JSON.stringify(img.format)} is not supported; expected a format naming jpeg, jpg or png (e.g. "jpeg", "bgr8; jpeg compressed bgr8")`);
+  }
+  if (img.data.length === 0) throw new ImageError("data", `0 bytes; expected a ${kind} file`);
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    // toColourspace("srgb") turns grey into 3 channels and 16-bit PNGs into 8 bits.
+    decoded = await sharp(img.data, { failOn: "error" })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new ImageError("data", `cannot decode ${img.data.length} bytes as ${kind} (format ${JSON.stringify(img.format)}): ${(e as Error).message}`);
+  }
+  const { width, height, channels } = decoded.info;
+  checkSide("width", width, ` (decoded ${kind})`);
+  checkSide("height", height, ` (decoded ${kind})`);
+  if (channels !== 3 || decoded.data.length < width * height * 3) {
+    throw new ImageError("data", `decoded ${kind} has ${channels} channels and ${decoded.data.length} bytes; expected 3 channels of ${width}x${height}`);
+  }
+  return { width, height, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, width * height * 3) };
+}
+
+/** Any camera message as packed pixels in `order`. */
+export async function decodeImage(img: ImageMessage, order: ChannelOrder): Promise<PackedImage> {
+  if (img.kind === "raw") return decodeRawImage(img, order);
+  const rgb = await decodeCompressedRgb(img);
+  return order === "rgb" ? rgb : packView(packedView(rgb, true));
+}

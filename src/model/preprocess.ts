@@ -1,0 +1,102 @@
+// Camera message -> the backbone's pixel tensor, exactly as training built it:
+// rotate (clockwise, before resizing), Pillow resize, value = level * rescale, then
+// (value - mean[c]) / std[c], planar in the model's channel order.
+//
+// The raw path is synchronous and never materialises a decoded, rotated or
+// channel-swapped copy of the frame: the resampler reads the message bytes through a
+// strided view and its last pass writes the floats through per-channel lookup tables
+// (a level has only 256 possible values, so the normalisation is one table read).
+import { decodeCompressedRgb, rawImageView } from "./decode-image.js";
+import type { ImageMessage, RawImageMessage } from "./image-message.js";
+import type { ImageSpec } from "./manifest.js";
+import { packedView, Resampler, rotateView, type LevelTables, type ResampleBackend, type StridedImage } from "./resample.js";
+
+/**
+ * Level -> value tables for each model channel. Computed in double and rounded to
+ * float32 once; training's float32 arithmetic can differ by at most an ulp.
+ */
+export function levelTables(spec: Pick<ImageSpec, "rescale" | "mean" | "std">): LevelTables {
+  const tables = [0, 1, 2].map((c) => {
+    const t = new Float32Array(256);
+    const mean = spec.mean ? spec.mean[c]! : 0;
+    const std = spec.std ? spec.std[c]! : 1;
+    for (let v = 0; v < 256; v++) t[v] = (v * spec.rescale - mean) / std;
+    return t;
+  });
+  return tables as unknown as LevelTables;
+}
+
+function checkSpec(spec: ImageSpec): void {
+  const problems: string[] = [];
+  if (spec.channel_order !== "rgb" && spec.channel_order !== "bgr") problems.push(`image.channel_order: expected "rgb" or "bgr", got ${JSON.stringify(spec.channel_order)}`);
+  if (![0, 90, 180, 270].includes(spec.rotate)) problems.push(`image.rotate: expected 0, 90, 180 or 270, got ${JSON.stringify(spec.rotate)}`);
+  for (const k of ["width", "height"] as const) {
+    if (!Number.isInteger(spec[k]) || spec[k] <= 0) problems.push(`image.${k}: expected a positive integer, got ${JSON.stringify(spec[k])}`);
+  }
+  if (spec.resize !== "bilinear" && spec.resize !== "bicubic") problems.push(`image.resize: expected "bilinear" or "bicubic", got ${JSON.stringify(spec.resize)}`);
+  if (!(Number.isFinite(spec.rescale) && spec.rescale > 0)) problems.push(`image.rescale: expected a positive number, got ${JSON.stringify(spec.rescale)}`);
+  if ((spec.mean === null) !== (spec.std === null)) problems.push("image.mean/image.std: give both or neither");
+  if (spec.mean && (spec.mean.length !== 3 || !spec.mean.every(Number.isFinite))) problems.push(`image.mean: expected 3 finite numbers, got ${JSON.stringify(spec.mean)}`);
+  if (spec.std && (spec.std.length !== 3 || !spec.std.every((s) => Number.isFinite(s) && s > 0))) problems.push(`image.std: expected 3 positive numbers, got ${JSON.stringify(spec.std)}`);
+  if (problems.length) throw new RangeError(problems.join("; "));
+}
+
+export class Preprocessor {
+  readonly spec: ImageSpec;
+  /** Floats in one output tensor: 3 * height * width. */
+  readonly size: number;
+  private readonly tables: LevelTables;
+  private readonly resampler: Resampler;
+
+  /** @param options.backend resampler kernels; "auto" (default) prefers WebAssembly SIMD. */
+  constructor(spec: ImageSpec, options: { backend?: ResampleBackend | "auto" } = {}) {
+    checkSpec(spec);
+    this.resampler = new Resampler(options.backend ?? "auto");
+    this.spec = { ...spec, mean: spec.mean && [...spec.mean], std: spec.std && [...spec.std] };
+    this.size = 3 * spec.width * spec.height;
+    this.tables = levelTables(this.spec);
+  }
+
+  /** Which resampler kernels this instance runs. */
+  get backend(): ResampleBackend {
+    return this.resampler.backend;
+  }
+
+  /** The tensor shape of one output: [1, 3, height, width]. */
+  get dims(): [1, 3, number, number] {
+    return [1, 3, this.spec.height, this.spec.width];
+  }
+
+  /**
+   * Any camera message to a fresh NCHW Float32Array (length `size`). Raw messages
+   * are processed without an async hop; compressed ones are decoded by sharp.
+   * Throws ImageError for an unusable message.
+   */
+  async run(img: ImageMessage): Promise<Float32Array> {
+    if (img.kind === "raw") return this.runRaw(img);
+    const rgb = await decodeCompressedRgb(img);
+    return this.fromView(packedView(rgb, this.spec.channel_order === "bgr"), new Float32Array(this.size));
+  }
+
+  /**
+   * A raw message to a fresh NCHW Float32Array. Each call returns a new array, so a
+   * tensor handed to onnxruntime (or kept in a window) is never overwritten by the
+   * next frame; the intermediate buffers are reused.
+   */
+  runRaw(img: RawImageMessage): Float32Array {
+    return this.runRawInto(img, new Float32Array(this.size));
+  }
+
+  /**
+   * Like runRaw, but writes into `out` (at least `size` floats, e.g. a subarray of a
+   * batch tensor) for callers that manage tensor lifetimes themselves.
+   */
+  runRawInto(img: RawImageMessage, out: Float32Array): Float32Array {
+    return this.fromView(rawImageView(img, this.spec.channel_order), out);
+  }
+
+  private fromView(view: StridedImage, out: Float32Array): Float32Array {
+    const { width, height, resize, rotate } = this.spec;
+    return this.resampler.resizePlanar(rotateView(view, rotate), width, height, resize, this.tables, out);
+  }
+}
