@@ -1,0 +1,330 @@
+// When to take a frame and what to store with it: the logic shared by the ROS
+// episode recorder and the bag -> episodes converter. Pure: it is driven by
+// timestamped events (camera frames, velocity commands, episode commands) on one
+// clock, and hands finished frames to an EpisodeSink, so the same decisions come
+// out live and on a recording, and tests can drive it with a fake sink.
+//
+// Capture policies:
+// - "on_action" (how the Mobile-VLA data was collected, one frame per teleop key):
+//   frame 0 is `episode_start`, the first camera frame at or after the start
+//   command, stored with the command active then (zero: the robot is at rest);
+//   every non-zero command is one key press -> a `start_action` frame, the first
+//   camera frame at or after the command (+ move_capture_delay_s), stored with that
+//   command; a zero command while a move is still active (space within the hold
+//   time) -> a `stop_action` frame with a zero action, taken stop_capture_delay_s
+//   later (default 0.35 s, as the collector: it published stop 5 times 0.05 s apart
+//   and waited 0.1 s before grabbing the image, so the frame shows the robot at
+//   rest). A zero command when nothing is active (the teleop's own auto-stop after
+//   the hold time, repeated stops) takes no frame, as in the collector.
+//   A frame still waiting for its camera frame when the next command comes is
+//   taken from the newest camera frame if that one is newer than its command and
+//   not already stored, else dropped (counted in stats.dropped): frames never
+//   reuse an image and always keep the command order.
+// - "interval": episode_start as above, then one frame every capture_interval_s
+//   with the command active at that frame's time; event type start_action while a
+//   command is active, stop_action otherwise.
+//
+// "Active command at t": the last command at or before t if it is younger than the
+// hold time (the teleop's auto-stop, 0.4 s), else zero.
+import type { ImageMessage } from "../model/image-message.js";
+import type { Action3 } from "./episode-writer.js";
+
+export type EpisodeEventType = "episode_start" | "start_action" | "stop_action";
+export type CapturePolicy = "on_action" | "interval";
+export type EpisodeCommand = "start" | "stop" | "discard";
+
+export const ZERO_ACTION: Action3 = [0, 0, 0];
+
+const ZERO_EPS = 1e-9;
+// Timestamps are sums of floats; a command exactly hold_s old must count as expired.
+const HOLD_EPS = 1e-6;
+
+export function isZeroAction(a: Action3): boolean {
+  return Math.abs(a[0]) <= ZERO_EPS && Math.abs(a[1]) <= ZERO_EPS && Math.abs(a[2]) <= ZERO_EPS;
+}
+
+/** Commands with their times; answers "which command is active at t" under the auto-stop hold. */
+export class CommandHold {
+  private readonly history: { t: number; cmd: Action3 }[] = [];
+
+  constructor(readonly holdS = 0.4) {
+    if (!(holdS > 0)) throw new RangeError(`hold time ${holdS} must be > 0`);
+  }
+
+  push(t: number, cmd: Action3): void {
+    let i = this.history.length;
+    while (i > 0 && this.history[i - 1].t > t) i--;
+    this.history.splice(i, 0, { t, cmd: [cmd[0], cmd[1], cmd[2]] });
+    // Keep a few seconds so camera frames that arrive late still find their command.
+    const newest = this.history[this.history.length - 1].t;
+    const keepAfter = newest - Math.max(5, 4 * this.holdS);
+    let drop = 0;
+    while (drop < this.history.length - 1 && this.history[drop + 1].t < keepAfter) drop++;
+    if (drop > 0) this.history.splice(0, drop);
+  }
+
+  activeAt(t: number): Action3 {
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const h = this.history[i];
+      if (h.t > t) continue;
+      return t - h.t < this.holdS - HOLD_EPS ? h.cmd : ZERO_ACTION;
+    }
+    return ZERO_ACTION;
+  }
+
+  clear(): void {
+    this.history.length = 0;
+  }
+}
+
+export interface CapturedFrame {
+  /** Camera frame time. */
+  t: number;
+  image: ImageMessage;
+  action: Action3;
+  eventType: EpisodeEventType;
+}
+
+export interface EpisodeStartInfo {
+  t: number;
+  startTime: Date;
+  scenario: string | null;
+  instruction: string | null;
+}
+
+/** Where frames go: the HDF5 writer (episode-sink.ts) or a test double. */
+export interface EpisodeSink {
+  append(frame: CapturedFrame): void;
+  /** Finishes the episode; resolves to where it was stored. */
+  close(endTime: Date): Promise<string>;
+  discard(): Promise<void>;
+}
+
+export interface EpisodeSinkFactory {
+  /** May throw (e.g. the file already exists): the episode then does not start. */
+  open(start: EpisodeStartInfo): EpisodeSink;
+}
+
+export interface EpisodeStateOptions {
+  capture?: CapturePolicy;
+  /** interval policy: seconds between frames (default 1). */
+  captureIntervalS?: number;
+  /** Auto-stop hold of the teleop's commands (default 0.4 s). */
+  holdS?: number;
+  /** on_action: wait this long after a move command before taking its frame (default 0). */
+  moveCaptureDelayS?: number;
+  /** on_action: wait this long after a stop before taking its frame (default 0.35 s). */
+  stopCaptureDelayS?: number;
+  /** Episodes with fewer frames are discarded at stop (default 2: the collector kept none of 1 frame). */
+  minFrames?: number;
+  scenario?: string | null;
+  instruction?: string | null;
+  /** Clock seconds -> wall time for names and attributes (default: seconds since the Unix epoch, as ROS time). */
+  toDate?: (t: number) => Date;
+  /** A sink that throws on append is reported here (the episode goes on). */
+  onError?: (e: Error) => void;
+}
+
+export type EpisodeTransition =
+  | { kind: "started"; t: number; startTime: Date }
+  | { kind: "stopped"; t: number; frames: number; result: Promise<string> }
+  | { kind: "too_short"; t: number; frames: number; result: Promise<void> }
+  | { kind: "discarded"; t: number; frames: number; result: Promise<void> }
+  | { kind: "ignored"; t: number; reason: string }
+  | { kind: "failed"; t: number; error: Error };
+
+export interface EpisodeStats {
+  frames: number;
+  /** Frames asked for but never taken (see the header). */
+  dropped: number;
+}
+
+interface ActionRequest {
+  cmdT: number;
+  notBefore: number;
+  action: Action3;
+  eventType: "start_action" | "stop_action";
+}
+
+function checkNonNegative(name: string, v: number): number {
+  if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} ${v} must be a finite number >= 0`);
+  return v;
+}
+
+export class EpisodeStateMachine {
+  readonly capture: CapturePolicy;
+  private readonly intervalS: number;
+  private readonly moveDelayS: number;
+  private readonly stopDelayS: number;
+  private readonly minFrames: number;
+  private readonly toDate: (t: number) => Date;
+  private readonly onError: (e: Error) => void;
+  private readonly hold: CommandHold;
+  private scenario: string | null;
+  private instruction: string | null;
+
+  private sink: EpisodeSink | null = null;
+  private startT = 0;
+  private startPending = false;
+  private actionPending: ActionRequest | null = null;
+  private nextIntervalT = 0;
+  private lastImage: { t: number; image: ImageMessage; used: boolean } | null = null;
+  private stats: EpisodeStats = { frames: 0, dropped: 0 };
+
+  constructor(
+    private readonly sinks: EpisodeSinkFactory,
+    opts: EpisodeStateOptions = {},
+  ) {
+    this.capture = opts.capture ?? "on_action";
+    if (this.capture !== "on_action" && this.capture !== "interval") throw new RangeError(`capture policy ${JSON.stringify(this.capture)} is not "on_action" or "interval"`);
+    this.intervalS = opts.captureIntervalS ?? 1;
+    if (!(this.intervalS > 0)) throw new RangeError(`capture_interval_s ${this.intervalS} must be > 0`);
+    this.moveDelayS = checkNonNegative("move_capture_delay_s", opts.moveCaptureDelayS ?? 0);
+    this.stopDelayS = checkNonNegative("stop_capture_delay_s", opts.stopCaptureDelayS ?? 0.35);
+    this.minFrames = opts.minFrames ?? 2;
+    if (!Number.isInteger(this.minFrames) || this.minFrames < 1) throw new RangeError(`min_frames ${this.minFrames} must be an integer >= 1`);
+    this.hold = new CommandHold(opts.holdS ?? 0.4);
+    this.toDate = opts.toDate ?? ((t) => new Date(t * 1000));
+    this.onError = opts.onError ?? (() => {});
+    this.scenario = opts.scenario ?? null;
+    this.instruction = opts.instruction ?? null;
+  }
+
+  get recording(): boolean {
+    return this.sink !== null;
+  }
+
+  /** Frames handed to the sink and frames lost in the current (or last) episode. */
+  get episodeStats(): EpisodeStats {
+    return { ...this.stats };
+  }
+
+  /** The command active at t under the hold time. */
+  activeCommandAt(t: number): Action3 {
+    return this.hold.activeAt(t);
+  }
+
+  /** Used by the next start. */
+  setScenario(scenario: string | null): void {
+    this.scenario = scenario;
+  }
+
+  /** Used by the next start (an episode keeps the instruction it started with). */
+  setInstruction(instruction: string | null): void {
+    this.instruction = instruction;
+  }
+
+  onCommand(t: number, cmd: Action3): void {
+    const before = this.hold.activeAt(t);
+    this.hold.push(t, cmd);
+    if (!this.sink || this.capture !== "on_action") return;
+    if (!isZeroAction(cmd)) {
+      this.request({ cmdT: t, notBefore: t + this.moveDelayS, action: [cmd[0], cmd[1], cmd[2]], eventType: "start_action" });
+    } else if (!isZeroAction(before)) {
+      this.request({ cmdT: t, notBefore: t + this.stopDelayS, action: ZERO_ACTION, eventType: "stop_action" });
+    }
+  }
+
+  onImage(t: number, image: ImageMessage): void {
+    if (!this.sink) return;
+    this.lastImage = { t, image, used: false };
+    if (this.startPending) {
+      if (t < this.startT) return;
+      this.startPending = false;
+      this.take(t, this.hold.activeAt(t), "episode_start");
+      this.nextIntervalT = t + this.intervalS;
+      return;
+    }
+    if (this.capture === "interval") {
+      if (t < this.nextIntervalT - HOLD_EPS) return;
+      while (this.nextIntervalT <= t + HOLD_EPS) this.nextIntervalT += this.intervalS;
+      const a = this.hold.activeAt(t);
+      this.take(t, a, isZeroAction(a) ? "stop_action" : "start_action");
+      return;
+    }
+    const req = this.actionPending;
+    if (req && t >= req.notBefore) {
+      this.actionPending = null;
+      this.take(t, req.action, req.eventType);
+    }
+  }
+
+  onEpisodeCommand(t: number, command: EpisodeCommand, info: { scenario?: string | null; instruction?: string | null } = {}): EpisodeTransition {
+    switch (command) {
+      case "start": {
+        if (this.sink) return { kind: "ignored", t, reason: "already recording an episode (stop or discard it first)" };
+        const startTime = this.toDate(t);
+        let sink: EpisodeSink;
+        try {
+          sink = this.sinks.open({
+            t,
+            startTime,
+            scenario: info.scenario !== undefined ? info.scenario : this.scenario,
+            instruction: info.instruction !== undefined ? info.instruction : this.instruction,
+          });
+        } catch (e) {
+          return { kind: "failed", t, error: e instanceof Error ? e : new Error(String(e)) };
+        }
+        this.sink = sink;
+        this.startT = t;
+        this.startPending = true;
+        this.actionPending = null;
+        this.lastImage = null;
+        this.stats = { frames: 0, dropped: 0 };
+        return { kind: "started", t, startTime };
+      }
+      case "stop": {
+        const sink = this.sink;
+        if (!sink) return { kind: "ignored", t, reason: "not recording" };
+        this.settlePending();
+        this.sink = null;
+        const frames = this.stats.frames;
+        if (frames < this.minFrames) return { kind: "too_short", t, frames, result: sink.discard() };
+        return { kind: "stopped", t, frames, result: sink.close(this.toDate(t)) };
+      }
+      case "discard": {
+        const sink = this.sink;
+        if (!sink) return { kind: "ignored", t, reason: "not recording" };
+        this.sink = null;
+        this.startPending = false;
+        this.actionPending = null;
+        return { kind: "discarded", t, frames: this.stats.frames, result: sink.discard() };
+      }
+      default:
+        return { kind: "ignored", t, reason: `unknown episode command ${JSON.stringify(command)} (expected start, stop or discard)` };
+    }
+  }
+
+  private request(req: ActionRequest): void {
+    this.settlePending();
+    this.actionPending = req;
+  }
+
+  /** Takes a waiting action frame from the newest unused camera frame if it is newer than the command, else drops it. */
+  private settlePending(): void {
+    if (this.startPending) {
+      // No camera frame since start: nothing can be taken in order. An action
+      // request made now waits behind episode_start.
+      if (this.actionPending) this.stats.dropped++;
+      this.actionPending = null;
+      return;
+    }
+    const req = this.actionPending;
+    if (!req) return;
+    this.actionPending = null;
+    const img = this.lastImage;
+    if (img && !img.used && img.t >= req.cmdT) this.take(img.t, req.action, req.eventType);
+    else this.stats.dropped++;
+  }
+
+  private take(t: number, action: Action3, eventType: EpisodeEventType): void {
+    const img = this.lastImage!;
+    img.used = true;
+    this.stats.frames++;
+    try {
+      this.sink!.append({ t, image: img.image, action: [action[0], action[1], action[2]], eventType });
+    } catch (e) {
+      this.onError(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+}
