@@ -126,6 +126,8 @@ test("db3: a single .db3 file reads like its directory; topic and time filters",
   assert.equal(none.length, 0);
   const windowed = await collect(written.db3, { startTime: 1_700_000_000.1, endTime: 1_700_000_000.15 });
   assert.deepEqual(windowed.map((m) => m.topic), ["/camera/image_raw", "/cmd_vel", "/instruction"]);
+  const exact = await collect(written.db3, { startTimeNs: 1_700_000_000_062_000_000n, endTimeNs: 1_700_000_000_105_000_000n });
+  assert.deepEqual(exact.map((m) => m.logTimeNs - 1_700_000_000_000_000_000n), [62_000_000n, 105_000_000n]);
 });
 
 test("db3 without metadata.yaml (a crashed recording) is still found in its directory", async () => {

@@ -396,3 +396,44 @@ test("bounded reads: streaming reads chunk by chunk, and stopping early reads li
   assert.equal(count, res.messageCount);
   await bag.close();
 });
+
+test("schemas: custom ros2msg types decode as 'other'; ros2idl falls back to built-in types; unknown ones fail per message", async () => {
+  const file = join(dir, "schemas.mcap");
+  const handle = await open(file, "w");
+  let pos = 0n;
+  const writer = new McapWriter({
+    writable: {
+      write: async (b: Uint8Array) => {
+        await handle.write(b);
+        pos += BigInt(b.byteLength);
+      },
+      position: () => pos,
+    },
+  });
+  await writer.start({ profile: "ros2", library: "test" });
+  const te = new TextEncoder();
+  const custom = await writer.registerSchema({ name: "my_msgs/msg/Foo", encoding: "ros2msg", data: te.encode("int32 a\nstring b\nfloat64[] c\n") });
+  const boolIdl = await writer.registerSchema({ name: "std_msgs/msg/Bool", encoding: "ros2idl", data: te.encode("module std_msgs { ... };") });
+  const unknownIdl = await writer.registerSchema({ name: "my_msgs/msg/Bar", encoding: "ros2idl", data: te.encode("module my_msgs { ... };") });
+  const ch = async (topic: string, schemaId: number): Promise<number> => writer.registerChannel({ topic, schemaId, messageEncoding: "cdr", metadata: new Map() });
+  const fooCh = await ch("/foo", custom);
+  const boolCh = await ch("/estop", boolIdl);
+  const barCh = await ch("/bar", unknownIdl);
+  // int32 a = -7, string b = "hi", float64[] c = [0.5]
+  const foo = new Uint8Array([0, 1, 0, 0, 0xf9, 0xff, 0xff, 0xff, 3, 0, 0, 0, 0x68, 0x69, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f]);
+  await writer.addMessage({ channelId: fooCh, sequence: 0, logTime: 1n, publishTime: 1n, data: foo });
+  await writer.addMessage({ channelId: boolCh, sequence: 0, logTime: 2n, publishTime: 2n, data: new Uint8Array([0, 1, 0, 0, 1]) });
+  await writer.addMessage({ channelId: barCh, sequence: 0, logTime: 3n, publishTime: 3n, data: new Uint8Array([0, 1, 0, 0, 1]) });
+  await writer.end();
+  await handle.close();
+  const msgs = await collect(file);
+  assert.equal(msgs[0]!.message?.kind, "other");
+  if (msgs[0]!.message?.kind === "other") {
+    const v = msgs[0]!.message.value;
+    assert.equal(v["a"], -7);
+    assert.equal(v["b"], "hi");
+    assert.deepEqual([...(v["c"] as Float64Array)], [0.5]);
+  }
+  assert.deepEqual(msgs[1]!.message, { kind: "bool", data: true });
+  assert.match(msgs[2]!.error?.message ?? "", /cannot decode my_msgs\/msg\/Bar: schema encoding "ros2idl" is not supported/);
+});

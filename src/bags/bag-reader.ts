@@ -61,6 +61,9 @@ export interface MessagesOptions {
   startTime?: number;
   /** Seconds, inclusive. */
   endTime?: number;
+  /** Exact bounds in ns; take precedence over startTime / endTime (a double holds epoch seconds to ~0.2 µs). */
+  startTimeNs?: bigint;
+  endTimeNs?: bigint;
 }
 
 export interface Bag {
@@ -258,8 +261,8 @@ class OpenedBag implements Bag {
   messages(options: MessagesOptions = {}): AsyncIterable<BagMessage> {
     const filter = {
       topics: options.topics === undefined ? undefined : new Set(options.topics),
-      startNs: options.startTime === undefined ? undefined : secondsToNs(options.startTime),
-      endNs: options.endTime === undefined ? undefined : secondsToNs(options.endTime),
+      startNs: options.startTimeNs ?? (options.startTime === undefined ? undefined : secondsToNs(options.startTime)),
+      endNs: options.endTimeNs ?? (options.endTime === undefined ? undefined : secondsToNs(options.endTime)),
     };
     const sources = this.sources;
     return {
