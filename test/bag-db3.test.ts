@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, truncate, writeFile, open, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,10 @@ import { promisify } from "node:util";
 import { openBag, BagError, type BagMessage } from "../src/bags/bag-reader.js";
 
 const run = promisify(execFile);
-const WRITER = fileURLToPath(new URL("./fixtures/write_db3_bag.py", import.meta.url));
+// Next to this file under test/, or two levels up when run compiled from dist/test/.
+const WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
 
 interface Described {
   topic: string;

@@ -1,6 +1,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,10 @@ import { bagInfo, formatBagInfo } from "../src/bags/bag-info.js";
 import { writeSampleBag } from "../src/bags/sample-bag.js";
 
 const run = promisify(execFile);
+// Next to this file under test/, or two levels up when run compiled from dist/test/.
+const WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
 let dir: string;
 
 before(async () => {
@@ -58,7 +63,7 @@ test("bag info of a split MCAP bag: files, sizes, counts, times, and ros2-bag-in
 
 test("bag info of a sqlite3 bag", async () => {
   const out = join(dir, "db3");
-  await run("python3", [fileURLToPath(new URL("./fixtures/write_db3_bag.py", import.meta.url)), out, "db3"]);
+  await run("python3", [WRITER, out, "db3"]);
   const info = await bagInfo(join(out, "db3_0.db3"));
   assert.equal(info.storage, "sqlite3");
   assert.equal(info.messageCount, 11);
