@@ -1,7 +1,7 @@
 // The model folder's manifest: everything that differs between Mobile-VLA model
 // versions lives here, so no other module hard-codes a version. Defaults are the
 // December 2025 models (BGR, bilinear 224x224, [0, 1] pixels, no mean/std, W=8, N=10).
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -371,7 +371,6 @@ export async function loadManifest(dir: string): Promise<Manifest> {
     throw new ManifestError(file, [`not valid JSON: ${(e as Error).message}`]);
   }
   const manifest = parseManifest(json, file);
-  const { access } = await import("node:fs/promises");
   const missing: string[] = [];
   for (const [field, rel] of [["backbone.file", manifest.backbone.file], ["head_graph.file", manifest.head_graph.file], ["tokenizer.file", manifest.tokenizer.file]] as const) {
     try {
