@@ -28,47 +28,64 @@ function frame(): Uint8Array {
   return d;
 }
 
-function stats(ms: number[]): string {
+function quantiles(ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3);
-  return `p50 ${q(0.5)} ms  p99 ${q(0.99)} ms  max ${s[s.length - 1]!.toFixed(3)} ms`;
+  return `p50 ${q(0.5)} p99 ${q(0.99)} max ${s[s.length - 1]!.toFixed(3)}`;
 }
 
-function timeSync(f: () => void): number[] {
+/** Wall time, and CPU time of this process (what the code costs when the 2 shared cores are busy elsewhere). */
+function stats(t: { wall: number[]; cpu: number[] }): string {
+  return `wall ms ${quantiles(t.wall)} | cpu ms ${quantiles(t.cpu)}`;
+}
+
+function timeSync(f: () => void): { wall: number[]; cpu: number[] } {
   for (let i = 0; i < 100; i++) f();
-  const t: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < N; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     f();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return t;
+  return { wall, cpu };
 }
 
-async function timeAsync(f: () => Promise<unknown>): Promise<number[]> {
+async function timeAsync(f: () => Promise<unknown>): Promise<{ wall: number[]; cpu: number[] }> {
   for (let i = 0; i < 50; i++) await f();
-  const t: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < N; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await f();
-    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    // Includes libvips worker threads: sharp's cost to the machine, not just this thread.
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return t;
+  return { wall, cpu };
 }
 
 const data = frame();
 const msg: RawImageMessage = { kind: "raw", width: W, height: H, encoding: "rgb8", step: W * 3, isBigEndian: false, data };
 
+const backends = (process.env.BACKENDS ?? "wasm,js").split(",") as ("wasm" | "js")[];
+for (const backend of backends) {
 for (const resize of ["bilinear", "bicubic"] as ResizeFilter[]) {
   for (const rotate of [0, 90, 180] as const) {
     const spec: ImageSpec = { ...DEFAULT_IMAGE, resize, rotate };
-    const p = new Preprocessor(spec);
-    console.log(`ours ${resize} rot${rotate} runRaw (fresh output): ${stats(timeSync(() => p.runRaw(msg)))}`);
+    const p = new Preprocessor(spec, { backend });
+    console.log(`${backend} ${resize} rot${rotate} runRaw (fresh output):      ${stats(timeSync(() => p.runRaw(msg)))}`);
     if (rotate === 0) {
       const out = new Float32Array(p.size);
-      console.log(`ours ${resize} rot0 runRawInto (reused output): ${stats(timeSync(() => p.runRawInto(msg, out)))}`);
+      console.log(`${backend} ${resize} rot0 runRawInto (reused output): ${stats(timeSync(() => p.runRawInto(msg, out)))}`);
     }
   }
+}
 }
 
 const buf = Buffer.from(data.buffer, data.byteOffset, data.length);

@@ -75,7 +75,7 @@ export class Preprocessor {
   async run(img: ImageMessage): Promise<Float32Array> {
     if (img.kind === "raw") return this.runRaw(img);
     const rgb = await decodeCompressedRgb(img);
-    return this.fromView(packedView(rgb, this.spec.channel_order === "bgr"), new Float32Array(this.size));
+    return this.fromView(packedView(rgb, this.spec.channel_order === "bgr"));
   }
 
   /**
@@ -84,7 +84,7 @@ export class Preprocessor {
    * next frame; the intermediate buffers are reused.
    */
   runRaw(img: RawImageMessage): Float32Array {
-    return this.runRawInto(img, new Float32Array(this.size));
+    return this.fromView(rawImageView(img, this.spec.channel_order));
   }
 
   /**
@@ -95,7 +95,7 @@ export class Preprocessor {
     return this.fromView(rawImageView(img, this.spec.channel_order), out);
   }
 
-  private fromView(view: StridedImage, out: Float32Array): Float32Array {
+  private fromView(view: StridedImage, out?: Float32Array): Float32Array {
     const { width, height, resize, rotate } = this.spec;
     return this.resampler.resizePlanar(rotateView(view, rotate), width, height, resize, this.tables, out);
   }

@@ -1,9 +1,9 @@
 // WebAssembly SIMD kernels for the Pillow resampler in resample.ts.
 //
-// Plain JavaScript runs Pillow's integer convolution at 1-4 ns per multiply-add on
-// the robot-class CPUs this targets, several milliseconds per frame; 128-bit SIMD
-// (in Node since v16, no flags) does one tap for all three channels in a handful of
-// instructions. The module is assembled here from a few hundred bytes of opcodes, so
+// Plain JavaScript ran Pillow's integer convolution at 1-4 ns per multiply-add on the
+// 2-core development machine: 6-9 ms for a 640x480 frame, against a 2 ms budget.
+// 128-bit SIMD (in Node since v16, no flags) does one tap for all three channels in a
+// handful of instructions. The module is assembled here from a few hundred bytes of opcodes, so
 // there is no toolchain, binary blob or build step. The arithmetic is the same
 // 32-bit integer arithmetic as the JavaScript kernels (which stay as the fallback
 // and as a cross-check in the tests): same products, same sums, same clipping.
@@ -12,7 +12,9 @@
 // - the intermediate and output images are 4 bytes per pixel (R, G, B, unused), rows
 //   padded to 16 bytes, like Pillow's own 4-byte pixels, so the vertical pass works
 //   on 16 bytes at a time;
-// - weights are stored splatted (4 x int32 per tap) so a tap is one v128.load.
+// - weights are stored splatted (4 x int32 per tap) so a tap is one v128.load;
+// - a source pixel is read as 4 bytes whatever its size, so the copied message
+//   bytes are followed by 16 bytes of slack.
 
 // ---- a minimal assembler ---------------------------------------------------------
 
@@ -58,6 +60,7 @@ class Body {
   tee(i: number): this { this.b.push(0x22, ...uleb(i)); return this; }
   i32(n: number): this { this.b.push(0x41, ...sleb(n)); return this; }
   add(): this { this.b.push(0x6a); return this; }
+  sub(): this { this.b.push(0x6b); return this; }
   mul(): this { this.b.push(0x6c); return this; }
   ltS(): this { this.b.push(0x48); return this; }
   geS(): this { this.b.push(0x4e); return this; }
@@ -81,15 +84,23 @@ class Body {
 
   /** for (i = 0; i < n; i++) body(), skipping the body when n <= 0. */
   for(i: number, n: number, body: () => void): this {
+    return this.forStep(i, n, 1, body);
+  }
+
+  /** for (i = 0; i < n; i += step) body(). */
+  forStep(i: number, n: number, step: number, body: () => void): this {
     this.i32(0).set(i);
     this.b.push(0x02, 0x40); // block
     this.get(i).get(n).geS().b.push(0x0d, 0); // br_if exit
     this.b.push(0x03, 0x40); // loop
     body();
-    this.get(i).i32(1).add().tee(i).get(n).ltS().b.push(0x0d, 0); // br_if loop
+    this.get(i).i32(step).add().tee(i).get(n).ltS().b.push(0x0d, 0); // br_if loop
     this.b.push(0x0b, 0x0b); // end loop, end block
     return this;
   }
+
+  /** Pops c, b, a; pushes c ? a : b. */
+  select(): this { this.b.push(0x1b); return this; }
 
   /** while (p < end) { body(); } for unsigned addresses, tested before the first pass. */
   whileBelow(p: number, end: number, body: () => void): this {
@@ -136,60 +147,81 @@ function clipToBytes(f: Body, acc: number): void {
   f.simd(NARROW_I16_TO_U8);
 }
 
+/** Output rows the horizontal pass computes together. */
+const GROUP = 4;
+
 /**
- * One output pixel of the horizontal pass: the taps from `p` (advancing by xStride)
- * with weights from `wp` to `wend`, stored as 4 bytes at `o`.
+ * GROUP output pixels of the horizontal pass that share their weights (same column,
+ * rows y .. y+GROUP-1): taps from p[k] advancing by xStride, weights from wp to wend,
+ * results stored as 4 bytes at o[k]. Grouping shares the weight loads and the
+ * per-pixel bookkeeping and gives the CPU independent accumulator chains.
  */
-function horizontalPixel(f: Body, L: { p: number; wp: number; wend: number; xStride: number; mask: number; acc: number; o: number }): void {
-  f.v128const([HALF, HALF, HALF, HALF]).set(L.acc);
+function horizontalGroup(f: Body, L: { p: number[]; wp: number; wend: number; xStride: number; mask: number; acc: number[]; w: number; o: number[] }): void {
+  for (const a of L.acc) f.v128const([HALF, HALF, HALF, HALF]).set(a);
   f.whileBelow(L.wp, L.wend, () => {
-    // One pixel's bytes -> lanes (c0, c1, c2, 0) as int32; the mask also reorders channels.
-    f.get(L.acc).get(L.p).simd(LOAD32_ZERO, 0, 0).get(L.mask).simd(SWIZZLE);
-    f.get(L.wp).v128load().simd(MUL_I32).simd(ADD_I32).set(L.acc);
-    f.get(L.p).get(L.xStride).add().set(L.p);
+    f.get(L.wp).v128load().set(L.w);
+    for (let k = 0; k < GROUP; k++) {
+      // One pixel's bytes -> lanes (c0, c1, c2, 0) as int32; the mask also reorders channels.
+      f.get(L.acc[k]!).get(L.p[k]!).simd(LOAD32_ZERO, 0, 0).get(L.mask).simd(SWIZZLE).get(L.w).simd(MUL_I32).simd(ADD_I32).set(L.acc[k]!);
+      f.get(L.p[k]!).get(L.xStride).add().set(L.p[k]!);
+    }
     f.inc(L.wp, 16);
   });
-  f.get(L.o);
-  clipToBytes(f, L.acc);
-  f.simd(EXTRACT_LANE_I32, 0).store();
+  for (let k = 0; k < GROUP; k++) {
+    f.get(L.o[k]!);
+    clipToBytes(f, L.acc[k]!);
+    f.simd(EXTRACT_LANE_I32, 0).store();
+  }
 }
 
-// hrow/hcol(src, xStride, yStride, maskPtr, rows, outW, starts, counts, weights, ksize16, tmp, tmpStride)
-// src points at channel 0.. of pixel (0, first row); starts/counts are int32 per output.
+// hrow/hcol(src, xStride, yStride, maskPtr, rows, outW, taps, tmp, tmpStride)
+// src points at pixel (0, first row); taps holds per output column [start * xStride,
+// first weight address, end weight address]. hrow walks row by row, hcol column by
+// column (sequential source reads for 90/270 degree views); both take GROUP rows at once.
 function horizontal(byColumn: boolean): Body {
-  const f = new Body(12);
-  const [src, xStride, yStride, maskPtr, rows, outW, starts, counts, weights, ksize16, tmp, tmpStride] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const y = f.local(I32), xx = f.local(I32), p = f.local(I32), wp = f.local(I32), wend = f.local(I32);
-  const o = f.local(I32), base = f.local(I32), w0 = f.local(I32);
-  const mask = f.local(V128), acc = f.local(V128);
-  const L = { p, wp, wend, xStride, mask, acc, o };
+  const f = new Body(9);
+  const [src, xStride, yStride, maskPtr, rows, outW, taps, tmp, tmpStride] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const y = f.local(I32), xx = f.local(I32), wp = f.local(I32), wend = f.local(I32), tp = f.local(I32), last = f.local(I32);
+  const p = Array.from({ length: GROUP }, () => f.local(I32));
+  const o = Array.from({ length: GROUP }, () => f.local(I32));
+  const dy = Array.from({ length: GROUP }, () => f.local(I32));
+  const dyOut = Array.from({ length: GROUP }, () => f.local(I32));
+  const mask = f.local(V128), w = f.local(V128);
+  const acc = Array.from({ length: GROUP }, () => f.local(V128));
+  const L = { p, wp, wend, xStride, mask, acc, w, o };
   f.get(maskPtr).v128load().set(mask);
-  // base of this output's taps: src + starts[xx] * xStride; w0 = weights + xx * ksize16; wend = w0 + counts[xx] * 16
-  const tapsFor = () => {
-    f.get(starts).get(xx).i32(4).mul().add().load().get(xStride).mul().get(src).add().set(base);
-    f.get(weights).get(xx).get(ksize16).mul().add().set(w0);
-    f.get(counts).get(xx).i32(4).mul().add().load().i32(16).mul().get(w0).add().set(wend);
+  // Row k of a group is y + min(k, rows - 1 - y): past the end, the last row is redone.
+  const groupDeltas = () => {
+    f.get(rows).get(y).i32(1).add().sub().set(last); // rows after y
+    for (let k = 1; k < GROUP; k++) {
+      f.i32(k).get(last).i32(k).get(last).ltS().select().tee(dy[k]!).get(tmpStride).mul().set(dyOut[k]!);
+      f.get(dy[k]!).get(yStride).mul().set(dy[k]!);
+    }
+  };
+  const pixelGroup = () => {
+    f.get(taps).get(xx).i32(12).mul().add().set(tp);
+    f.get(src).get(y).get(yStride).mul().add().get(tp).load().add().set(p[0]!);
+    for (let k = 1; k < GROUP; k++) f.get(p[0]!).get(dy[k]!).add().set(p[k]!);
+    f.get(tp).i32(4).add().load().set(wp);
+    f.get(tp).i32(8).add().load().set(wend);
+    for (let k = 1; k < GROUP; k++) f.get(o[0]!).get(dyOut[k]!).add().set(o[k]!);
+    horizontalGroup(f, L);
   };
   if (!byColumn) {
-    f.for(y, rows, () => {
-      f.get(tmp).get(y).get(tmpStride).mul().add().set(o);
+    f.forStep(y, rows, GROUP, () => {
+      groupDeltas();
+      f.get(tmp).get(y).get(tmpStride).mul().add().set(o[0]!);
       f.for(xx, outW, () => {
-        tapsFor();
-        f.get(base).get(y).get(yStride).mul().add().set(p);
-        f.get(w0).set(wp);
-        horizontalPixel(f, L);
-        f.inc(o, 4);
+        pixelGroup();
+        f.inc(o[0]!, 4);
       });
     });
   } else {
     f.for(xx, outW, () => {
-      tapsFor();
-      f.get(tmp).get(xx).i32(4).mul().add().set(o);
-      f.for(y, rows, () => {
-        f.get(base).get(y).get(yStride).mul().add().set(p);
-        f.get(w0).set(wp);
-        horizontalPixel(f, L);
-        f.get(o).get(tmpStride).add().set(o);
+      f.forStep(y, rows, GROUP, () => {
+        groupDeltas();
+        f.get(tmp).get(y).get(tmpStride).mul().add().get(xx).i32(4).mul().add().set(o[0]!);
+        pixelGroup();
       });
     });
   }
@@ -279,8 +311,8 @@ function name(s: string): number[] {
 
 function assemble(): Uint8Array {
   const fns: { name: string; params: number; body: Body }[] = [
-    { name: "hrow", params: 12, body: horizontal(false) },
-    { name: "hcol", params: 12, body: horizontal(true) },
+    { name: "hrow", params: 9, body: horizontal(false) },
+    { name: "hcol", params: 9, body: horizontal(true) },
     { name: "vert", params: 9, body: vertical() },
     { name: "planar", params: 6, body: planar() },
   ];
@@ -310,8 +342,8 @@ interface WasmApi {
 type I = number;
 export interface WasmKernels {
   readonly memory: WasmMemory;
-  hrow(src: I, xStride: I, yStride: I, maskPtr: I, rows: I, outW: I, starts: I, counts: I, weights: I, ksize16: I, tmp: I, tmpStride: I): void;
-  hcol(src: I, xStride: I, yStride: I, maskPtr: I, rows: I, outW: I, starts: I, counts: I, weights: I, ksize16: I, tmp: I, tmpStride: I): void;
+  hrow(src: I, xStride: I, yStride: I, maskPtr: I, rows: I, outW: I, taps: I, tmp: I, tmpStride: I): void;
+  hcol(src: I, xStride: I, yStride: I, maskPtr: I, rows: I, outW: I, taps: I, tmp: I, tmpStride: I): void;
   vert(tmp: I, tmpStride: I, outH: I, starts: I, counts: I, weights: I, ksize16: I, out: I, chunks: I): void;
   planar(img: I, stride: I, outW: I, outH: I, lut: I, dst: I): void;
 }

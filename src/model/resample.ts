@@ -12,8 +12,9 @@
 // Input is a StridedImage: a byte array plus strides and per-channel byte offsets.
 // That one description covers packed rgb8/bgr8, row padding, rgba/bgra, mono8 (all
 // three channels at the same byte), the high byte of mono16, a channel swap and the
-// 90/180/270 degree rotations, so the horizontal pass reads the camera message in
-// place and no decoded, swapped or rotated copy of the full frame is ever made.
+// 90/180/270 degree rotations, so the horizontal pass reads the camera message's own
+// byte layout and no decoded, swapped or rotated copy of the frame is ever made (the
+// WebAssembly kernels in resample-wasm.ts get one plain memcpy of the message bytes).
 import type { ResizeFilter, Rotation } from "./manifest.js";
 import { createWasmKernels, type WasmKernels } from "./resample-wasm.js";
 
@@ -205,7 +206,11 @@ export type ResampleBackend = "wasm" | "js";
 
 const align16 = (n: number) => (n + 15) & ~15;
 
-/** A Coefficients table as the wasm kernels read it: starts, counts, then splatted weights. */
+/**
+ * A Coefficients table as the wasm kernels read it: starts, counts, then weights
+ * splatted to 4 lanes (the horizontal kernel gets starts and counts through its
+ * per-call tap list instead, as those depend on the view's stride).
+ */
 function wasmTable(c: Coefficients, startBias: number): Int32Array {
   const n = c.outSize;
   const t = new Int32Array(2 * n + n * c.ksize * 4);
@@ -250,7 +255,8 @@ class WasmResampler {
     const MASK = 0;
     const LUT = 16;
     const HT = align16(LUT + 3 * 256 * 4);
-    const VT = align16(HT + ht.byteLength);
+    const TAPS = align16(HT + ht.byteLength);
+    const VT = align16(TAPS + outW * 12);
     const TMP = align16(VT + vt.byteLength);
     const OUT = align16(TMP + rows * stride);
     const DST = align16(OUT + outH * stride);
@@ -279,10 +285,17 @@ class WasmResampler {
       lut.set(levels[2], 512);
       this.lut = levels;
     }
+    // Per output column: source byte offset of its first tap, and its weights' address range.
+    const taps = new Int32Array(buf, TAPS, outW * 3);
+    const W = HT + 8 * outW;
+    for (let x = 0; x < outW; x++) {
+      taps[3 * x] = hc.start[x]! * src.xStride;
+      taps[3 * x + 1] = W + x * hc.ksize * 16;
+      taps[3 * x + 2] = W + x * hc.ksize * 16 + hc.count[x]! * 16;
+    }
     const base = SRC + src.offset + vc.first * src.yStride;
-    const n = hc.outSize;
     const h = Math.abs(src.xStride) <= Math.abs(src.yStride) ? this.k.hrow : this.k.hcol;
-    h(base, src.xStride, src.yStride, MASK, rows, outW, HT, HT + 4 * n, HT + 8 * n, hc.ksize * 16, TMP, stride);
+    h(base, src.xStride, src.yStride, MASK, rows, outW, TAPS, TMP, stride);
     const m = vc.outSize;
     this.k.vert(TMP, stride, outH, VT, VT + 4 * m, VT + 8 * m, vc.ksize * 16, OUT, stride / 16);
     if (levels) this.k.planar(OUT, stride, outW, outH, LUT, DST);
@@ -337,17 +350,22 @@ export class Resampler {
   /**
    * Resizes and writes planar (CHW) floats: out[c * outH * outW + y * outW + x] =
    * levels[c][level], where level is the Pillow output of channel c. The last pass
-   * writes the floats directly, so no 8-bit output image is built.
+   * writes the floats directly, so no 8-bit output image is built. Without `out`, a
+   * new array is returned.
    */
-  resizePlanar(src: StridedImage, outW: number, outH: number, filter: ResizeFilter, levels: LevelTables, out: Float32Array): Float32Array {
+  resizePlanar(src: StridedImage, outW: number, outH: number, filter: ResizeFilter, levels: LevelTables, out?: Float32Array): Float32Array {
     checkArgs(src, outW, outH);
-    if (out.length < outW * outH * 3) throw new RangeError(`output: needs ${outW * outH * 3} floats, got ${out.length}`);
+    const size = outW * outH * 3;
+    if (out && out.length < size) throw new RangeError(`output: needs ${size} floats, got ${out.length}`);
     for (const t of levels) if (t.length !== 256) throw new RangeError(`level table: expected 256 entries, got ${t.length}`);
     const r = this.wasm?.run(src, outW, outH, filter, levels);
     if (r) {
-      out.set(new Float32Array(r.buf, r.dst, outW * outH * 3));
+      // A fresh array is one copy out of wasm memory, without zero-filling it first.
+      if (!out) return new Float32Array(r.buf.slice(r.dst, r.dst + size * 4));
+      out.set(new Float32Array(r.buf, r.dst, size));
       return out;
     }
+    out ??= new Float32Array(size);
     if (this.tablesFor !== levels || !this.tables) {
       this.tables = clipTables(levels);
       this.tablesFor = levels;
@@ -515,9 +533,10 @@ function verticalPlanar(
   }
 }
 
-const shared = new Resampler();
+let shared: Resampler | undefined;
 
 /** One-off Pillow resize of a StridedImage to packed HWC bytes (shares one scratch buffer). */
 export function resizeRgb8(src: StridedImage, outW: number, outH: number, filter: ResizeFilter): Uint8Array {
+  shared ??= new Resampler();
   return shared.resize(src, outW, outH, filter);
 }
