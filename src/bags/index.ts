@@ -41,6 +41,8 @@ export {
   renderScene,
   projectObject,
   teleopCommand,
+  SCENE_OBJECTS,
+  METERS_PER_UNIT,
   DEFAULT_INSTRUCTION,
   SAMPLE_TOPICS,
   TELEOP_SPEED,
