@@ -61,7 +61,9 @@ export function summariseHdf5Stack(text: string): string {
   const top = frames[0];
   const deepest = frames[frames.length - 1];
   const head = top ? `${top[1]}(): ${top[2].trim()}` : text.split("\n")[0].trim();
-  if (os) return `${head} (${os[1]})`;
+  // The OS error is the actionable part ("No space left on device"); the API call
+  // only says where HDF5 noticed it.
+  if (os) return top ? `${os[1]} (HDF5 ${top[1]}() failed)` : os[1];
   if (deepest && deepest !== top) return `${head} (${deepest[1]}(): ${deepest[2].trim()})`;
   return head;
 }
