@@ -2,6 +2,7 @@
 // against each other before anything moves. Running the graphs lives here so the
 // policy only deals in features and chunks.
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { ManifestError, headOutputWidth, loadManifest, type Manifest } from "./manifest.js";
 import {
   DEFAULT_RUNTIME, float32Tensor, graphInputs, graphOutputs, int64Tensor, openSession,
@@ -18,6 +19,8 @@ export interface LoadOptions {
 export class VlaModel {
   /** True when the head accepts any window length 1..W (needed for window_fill "grow"). */
   readonly headWindowDynamic: boolean;
+  /** Wall time spent awaiting session.run, so callers can report the overhead outside it. */
+  readonly timing = { sessionMs: 0, backboneMs: 0, headMs: 0 };
 
   private constructor(
     readonly dir: string,
@@ -57,7 +60,11 @@ export class VlaModel {
       [names.input_ids]: int64Tensor(tokens.ids, [1, L]),
     };
     if (names.attention_mask) feeds[names.attention_mask] = int64Tensor(tokens.mask, [1, L]);
+    const t0 = performance.now();
     const out = await this.backbone.run(feeds);
+    const ms = performance.now() - t0;
+    this.timing.backboneMs += ms;
+    this.timing.sessionMs += ms;
     const t = out[m.backbone.output];
     if (!t || t.type !== "float32" || t.size !== m.feature_dim) {
       throw new ManifestError(path.join(this.dir, m.backbone.file), [
@@ -71,7 +78,11 @@ export class VlaModel {
   /** Head: w features (w*D, oldest first) -> w*N*C outputs (C = axes, or K classes). */
   async runHead(features: Float32Array, w: number): Promise<Float32Array> {
     const m = this.manifest;
+    const t0 = performance.now();
     const out = await this.head.run({ [m.head_graph.input]: float32Tensor(features, [1, w, m.feature_dim]) });
+    const ms = performance.now() - t0;
+    this.timing.headMs += ms;
+    this.timing.sessionMs += ms;
     const t = out[m.head_graph.output];
     const expected = w * m.chunk * headOutputWidth(m);
     if (!t || t.type !== "float32" || t.size !== expected) {

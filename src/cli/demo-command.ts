@@ -1,0 +1,19 @@
+// `mobile-vla demo` (npm run demo): the main job on a fresh machine, with no
+// robot and no downloaded weights: tiny models, generated frames, the real code path.
+import type { Argv } from "yargs";
+import { runDemo } from "./demo.js";
+
+export function demoCommand(y: Argv): Argv {
+  return y.command(
+    "demo",
+    "generate tiny models and a sample bag if absent, evaluate two models, print the table and where the report is",
+    (a) =>
+      a
+        .option("models-dir", { type: "string", default: "models", describe: "where the tiny model folders go" })
+        .option("out", { type: "string", default: "out/demo", describe: "bag and report folder" })
+        .option("duration", { type: "number", default: 30, describe: "seconds of generated bag" }),
+    async (argv) => {
+      await runDemo({ modelsDir: argv["models-dir"], outDir: argv.out, durationS: argv.duration });
+    },
+  );
+}
