@@ -49,7 +49,7 @@ test("latest: the newest chunk covering t wins, even when pushed out of order", 
   q.push(chunk(0.4, rows(10, () => [0.8, 0])));
   q.push(chunk(0.0, rows(10, () => [0.2, 0])));
   const a = q.actionAt(0.5);
-  assert.ok(a.kind === "action");
+  assert.ok(a.kind === "action", "a.kind === \"action\"");
   assert.deepEqual(a.action, [0.8, 0]);
   assert.equal(a.stamp, 0.4);
   // Before the newer chunk's stamp only the older one covers t.
@@ -57,7 +57,7 @@ test("latest: the newest chunk covering t wins, even when pushed out of order", 
   q2.push(chunk(0.0, rows(10, () => [0.2, 0])));
   q2.push(chunk(0.4, rows(10, () => [0.8, 0])));
   const b = q2.actionAt(0.3);
-  assert.ok(b.kind === "action");
+  assert.ok(b.kind === "action", "b.kind === \"action\"");
   assert.deepEqual(b.action, [0.2, 0]);
 });
 
@@ -66,7 +66,7 @@ test("ensemble on two overlapping chunks, k = 0.5: hand-computed weights 1 (olde
   q.push(chunk(0.0, rows(10, () => [0.2, 0])));
   q.push(chunk(0.4, rows(10, () => [0.8, 0])));
   const a = q.actionAt(0.5);
-  assert.ok(a.kind === "action");
+  assert.ok(a.kind === "action", "a.kind === \"action\"");
   // exp(-0.5) = 0.60653; (0.2*1 + 0.8*0.60653) / 1.60653 = 0.68522 / 1.60653 = 0.42652
   close(a.action[0], 0.42652);
   close(a.action[1], 0);
@@ -76,7 +76,7 @@ test("ensemble on two overlapping chunks, k = 0.5: hand-computed weights 1 (olde
   latest.push(chunk(0.0, rows(10, () => [0.2, 0])));
   latest.push(chunk(0.4, rows(10, () => [0.8, 0])));
   const b = latest.actionAt(0.5);
-  assert.ok(b.kind === "action");
+  assert.ok(b.kind === "action", "b.kind === \"action\"");
   assert.deepEqual(b.action, [0.8, 0]);
 });
 
@@ -86,7 +86,7 @@ test("ensemble on three chunks at different steps, k = 1: each chunk contributes
   q.push(chunk(0.4, rows(10, (k) => [0.2 * (k + 1), 0])));
   q.push(chunk(0.8, rows(10, () => [-0.5, -1])));
   const a = q.actionAt(0.9);
-  assert.ok(a.kind === "action");
+  assert.ok(a.kind === "action", "a.kind === \"action\"");
   // t = 0.9: oldest at step 2 -> (0.3, 1), middle at step 1 -> (0.4, 0), newest at step 0 -> (-0.5, -1).
   // weights 1, e^-1 = 0.36788, e^-2 = 0.13534, sum 1.50321
   // x = (0.3 + 0.14715 - 0.06767) / 1.50321 = 0.25245; y = (1 - 0.13534) / 1.50321 = 0.57521
@@ -101,13 +101,13 @@ test("ensemble follows ACT: the OLDEST chunk gets weight exp(0); a large k retur
   q.push(chunk(0.4, rows(10, () => [0.8, 0])));
   q.push(chunk(0.0, rows(10, () => [0.2, 0])));
   const a = q.actionAt(0.5);
-  assert.ok(a.kind === "action");
+  assert.ok(a.kind === "action", "a.kind === \"action\"");
   close(a.action[0], 0.2, 1e-9);
   const plain = new ChunkQueue({ aggregation: "ensemble", ensembleK: 0 });
   plain.push(chunk(0.0, rows(10, () => [0.2, 0])));
   plain.push(chunk(0.4, rows(10, () => [0.8, 0])));
   const b = plain.actionAt(0.5);
-  assert.ok(b.kind === "action");
+  assert.ok(b.kind === "action", "b.kind === \"action\"");
   close(b.action[0], 0.5, 1e-12);
 });
 
@@ -159,7 +159,7 @@ test("an invalid chunk is never used and hides the older chunks it supersedes", 
   q2.push(chunk(0.4, rows(10, () => [0.9, 0]), true));
   q2.push(chunk(0.8, rows(10, () => [0.1, 0])));
   const c = q2.actionAt(0.9);
-  assert.ok(c.kind === "action");
+  assert.ok(c.kind === "action", "c.kind === \"action\"");
   assert.deepEqual(c.action, [0.1, 0], "only chunks newer than the invalid one are averaged");
   assert.equal(c.used, 1);
 });
@@ -178,7 +178,7 @@ test("the queue keeps its own copy of a chunk", () => {
   q.push(c);
   c.actions[0][0] = 99;
   const a = q.actionAt(0.1);
-  assert.ok(a.kind === "action");
+  assert.ok(a.kind === "action", "a.kind === \"action\"");
   assert.deepEqual(a.action, [0.5, 0]);
 });
 

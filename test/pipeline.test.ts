@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline, type PipelineLogger, type PipelineParams } from "../src/control/pipeline.js";
-import { VirtualClock, type VirtualLatency } from "../src/control/clock.js";
+import { VirtualClock, WallScheduler, type Outcome, type VirtualLatency } from "../src/control/clock.js";
 import { DEFAULT_PARAMS } from "../src/control/params.js";
 import type { Command } from "../src/control/command.js";
 import type { ChunkPolicy, PolicyCounters } from "../src/policy/types.js";
@@ -109,15 +109,15 @@ test("the robot follows the chunk at the control rate, ramping up within max_acc
   // One command per 50 ms tick.
   const ticks = h.between(0, 3);
   assert.equal(ticks.length, 60);
-  assert.ok(ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS));
+  assert.ok(ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS), "ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS)");
   assert.equal(ok.at(-1)!.linear_x, 0.5);
-  assert.ok(ticks.every((c) => c.angular_z === 0));
-  for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS);
+  assert.ok(ticks.every((c) => c.angular_z === 0), "ticks.every((c) => c.angular_z === 0)");
+  for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS, "ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS");
   // Before the first chunk exists there is nothing to do.
   assert.equal(ticks[0].reason, "no_action");
   const d = h.pipe.diagnostics();
-  assert.ok(Math.abs(d.camera_rate_hz! - 10) < 1e-6);
-  assert.ok(Math.abs(d.inference_latency_p50_s! - 0.1) < EPS);
+  assert.ok(Math.abs(d.camera_rate_hz! - 10) < 1e-6, "Math.abs(d.camera_rate_hz! - 10) < 1e-6");
+  assert.ok(Math.abs(d.inference_latency_p50_s! - 0.1) < EPS, "Math.abs(d.inference_latency_p50_s! - 0.1) < EPS");
   assert.equal(d.backbone_runs, h.policy.steps.length);
   assert.equal(d.safety_state, "ok");
   assert.equal(d.last_command, h.cmds.at(-1));
@@ -134,8 +134,8 @@ test("camera stops -> zero within the watchdog; it moves again only after a fres
   assert.ok(after.every((c) => c.reason === "stale_camera"), after.map((c) => c.reason).join(","));
   // Ramps down at max_decel (4 m/s^2: 0.5 m/s takes 0.125 s, three ticks) and then stays at 0.
   assert.deepEqual(after.slice(0, 3).map((c) => +c.linear_x.toFixed(9)), [0.3, 0.1, 0]);
-  assert.ok(after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0));
-  assert.ok(h.logs.some((l) => l.level === "warn" && /camera stale/.test(l.message)));
+  assert.ok(after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0), "after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0)");
+  assert.ok(h.logs.some((l) => l.level === "warn" && /camera stale/.test(l.message)), "h.logs.some((l) => l.level === \"warn\" && /camera stale/.test(l.message))");
 
   const stepsBefore = h.policy.steps.length;
   await h.camera(4.5, 6, 10);
@@ -145,7 +145,7 @@ test("camera stops -> zero within the watchdog; it moves again only after a fres
   const resumed = h.between(4.5, 6);
   const firstOk = resumed.find((c) => c.reason === "ok")!;
   assert.ok(firstOk.chunk_stamp! >= 4.5, `moved on chunk ${firstOk.chunk_stamp} from before the gap`);
-  assert.ok(resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0));
+  assert.ok(resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0), "resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0)");
 });
 
 test("with max_decel 0 the watchdog stop is immediate", async () => {
@@ -170,7 +170,7 @@ test("e-stop is latched and immediate: zero at once and until released, then a r
   assert.equal(h.cmds.at(-1), engaged, "engaging twice sends nothing new");
   await h.camera(2.1, 4, 10);
   const held = h.between(2.02, 4);
-  assert.ok(held.length >= 39 && held.every((c) => c.reason === "estop" && c.linear_x === 0));
+  assert.ok(held.length >= 39 && held.every((c) => c.reason === "estop" && c.linear_x === 0), "held.length >= 39 && held.every((c) => c.reason === \"estop\" && c.linear_x === 0)");
   assert.ok(h.pipe.diagnostics().queue_chunks > 0, "the policy kept running: chunks are there, unused");
   h.pipe.setEstop(false);
   await h.camera(4.1, 5, 10);
@@ -191,7 +191,7 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
   await h.camera(0, 10, 30);
   const cmds = h.between(0, 10);
   const ok = cmds.filter((c) => c.reason === "ok");
-  assert.ok(ok.length > 100);
+  assert.ok(ok.length > 100, "ok.length > 100");
   for (const c of ok) {
     const age = c.t - c.chunk_stamp!;
     assert.ok(age >= 1.5 - EPS, `chunk ${c.chunk_stamp} used at ${c.t}, before its inference finished`);
@@ -206,14 +206,15 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
     assert.ok(withinLimits(cmds[i - 1].linear_y, cmds[i].linear_y, dt, 2, 4), `y jump at ${cmds[i].t}`);
   }
   const starts = h.policy.steps.map((s) => s.t);
-  for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[i - 1] >= 1.5 - EPS, `step ${i} started ${starts[i] - starts[i - 1]} s after the previous one`);
+  // Never overlapping, and never idle either: a frame sampled meanwhile waits and starts the moment the previous run ends.
+  for (let i = 1; i < starts.length; i++) assert.ok(Math.abs(starts[i] - starts[i - 1] - 1.5) < EPS, `step ${i} started ${starts[i] - starts[i - 1]} s after the previous one`);
   assert.equal(h.policy.maxInFlight, 1);
   const d = h.pipe.diagnostics();
-  assert.ok(Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS);
-  assert.ok(d.frames_dropped > 0);
+  assert.ok(Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS, "Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS");
+  assert.ok(d.frames_dropped > 0, "d.frames_dropped > 0");
   assert.equal(d.frames_received, 301);
   // A frame sampled while inference runs waits (one slot) and replaces an older waiting one.
-  assert.ok(h.policy.steps.length < d.frames_sampled);
+  assert.ok(h.policy.steps.length < d.frames_sampled, "h.policy.steps.length < d.frames_sampled");
 });
 
 test("frames faster than frame_interval_s: only the newest is sampled, the others are counted as dropped", async () => {
@@ -231,7 +232,17 @@ test("frames faster than frame_interval_s: only the newest is sampled, the other
   assert.equal(d.frames_received, 120);
   assert.equal(d.frames_sampled, 10);
   assert.equal(d.frames_dropped, 110);
-  assert.ok(Math.abs(d.camera_rate_hz! - 30) < 1e-6);
+  assert.ok(Math.abs(d.camera_rate_hz! - 30) < 1e-6, "Math.abs(d.camera_rate_hz! - 30) < 1e-6");
+});
+
+test("chunks are timed from their frame's stamp, whatever stamp the policy wrote", async () => {
+  const h = setup({ latency: 0.3, make: (f) => ({ ...constant(0.5)(f, 0, "")!, stamp: f.stamp + 0.3 }) });
+  h.pipe.start();
+  await h.camera(0, 2, 10);
+  const ok = h.between(0, 2).filter((c) => c.reason === "ok");
+  assert.ok(ok.length > 0, "ok.length > 0");
+  const frames = new Set(h.policy.steps.map((s) => s.stamp));
+  for (const c of ok) assert.ok(frames.has(c.chunk_stamp!) && c.step === Math.floor((c.t - c.chunk_stamp!) / STEP + EPS), `at ${c.t}: chunk ${c.chunk_stamp} step ${c.step}`);
 });
 
 test("frame_interval_s overrides the manifest step for sampling", async () => {
@@ -253,10 +264,10 @@ test("instruction change: the policy is told, old chunks and in-flight results a
   assert.equal(h.policy.events.includes("setInstruction:turn around"), false, "not while step() runs");
   await h.camera(2.1, 5, 10);
   const i = h.policy.events.indexOf("setInstruction:turn around");
-  assert.ok(i > 0);
+  assert.ok(i > 0, "i > 0");
   const nextStep = h.policy.events.findIndex((e, j) => j > i && e.startsWith("step:"));
   assert.ok(nextStep > i, "the next step runs with the new instruction");
-  assert.ok(h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === "turn around"));
+  assert.ok(h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === "turn around"), "h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === \"turn around\")");
   const after = h.between(2.1, 5);
   assert.ok(after.every((c) => c.reason !== "ok" || c.target_x === -0.5), "a chunk for the old instruction was used");
   assert.equal(after[0].reason, "no_action", "the queue was cleared at once");
@@ -270,7 +281,7 @@ test("no instruction and no default: the robot stays still and the policy is nev
   h.pipe.start();
   await h.camera(0, 2, 10);
   assert.equal(h.policy.steps.length, 0);
-  assert.ok(h.between(0, 2).every((c) => c.reason === "no_instruction" && c.linear_x === 0));
+  assert.ok(h.between(0, 2).every((c) => c.reason === "no_instruction" && c.linear_x === 0), "h.between(0, 2).every((c) => c.reason === \"no_instruction\" && c.linear_x === 0)");
   h.pipe.setInstruction("go to the basket");
   assert.deepEqual(h.policy.events, ["setInstruction:go to the basket"]);
   await h.camera(2.1, 4, 10);
@@ -293,11 +304,11 @@ test("NaN output -> the robot is driven to zero, counted and logged; a valid chu
   await h.camera(2.1, 4, 10);
   const bad = h.between(2.5, 4);
   assert.ok(bad.every((c) => c.reason === "invalid_output"), bad.map((c) => c.reason).join(","));
-  assert.ok(bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0));
-  assert.ok(bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y)));
+  assert.ok(bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0), "bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0)");
+  assert.ok(bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y)), "bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y))");
   const d = h.pipe.diagnostics();
-  assert.ok(d.invalid_outputs >= 4);
-  assert.ok(h.logs.some((l) => l.level === "warn" && /NaN/.test(l.message)));
+  assert.ok(d.invalid_outputs >= 4, "d.invalid_outputs >= 4");
+  assert.ok(h.logs.some((l) => l.level === "warn" && /NaN/.test(l.message)), "h.logs.some((l) => l.level === \"warn\" && /NaN/.test(l.message))");
   broken = false;
   await h.camera(4.1, 6, 10);
   assert.equal(h.cmds.at(-1)!.reason, "ok");
@@ -305,7 +316,7 @@ test("NaN output -> the robot is driven to zero, counted and logged; a valid chu
   const g = setup({ make: (f) => ({ ...constant(0.5)(f, 0, "")!, invalid: true }) });
   g.pipe.start();
   await g.camera(0, 2, 10);
-  assert.ok(g.between(0.5, 2).every((c) => c.reason === "invalid_output" && c.linear_x === 0));
+  assert.ok(g.between(0.5, 2).every((c) => c.reason === "invalid_output" && c.linear_x === 0), "g.between(0.5, 2).every((c) => c.reason === \"invalid_output\" && c.linear_x === 0)");
 });
 
 test("a policy that throws: counted, logged, the robot stops, the pipeline carries on", async () => {
@@ -323,8 +334,8 @@ test("a policy that throws: counted, logged, the robot stops, the pipeline carri
   const stopped = h.between(2.6, 3.5);
   assert.ok(stopped.every((c) => c.reason === "policy_error"), stopped.map((c) => c.reason).join(","));
   assert.equal(stopped.at(-1)!.linear_x, 0);
-  assert.ok(h.pipe.diagnostics().inference_errors >= 3);
-  assert.ok(h.logs.some((l) => l.level === "error" && /policy step failed/.test(l.message) && l.meta?.error === "bad image: 0x0"));
+  assert.ok(h.pipe.diagnostics().inference_errors >= 3, "h.pipe.diagnostics().inference_errors >= 3");
+  assert.ok(h.logs.some((l) => l.level === "error" && /policy step failed/.test(l.message) && l.meta?.error === "bad image: 0x0"), "h.logs.some((l) => l.level === \"error\" && /policy step failed/.test(l.message) && l.meta?.error === \"bad image: 0x0\")");
   throwing = false;
   await h.camera(3.6, 5, 10);
   assert.equal(h.cmds.at(-1)!.reason, "ok");
@@ -342,7 +353,7 @@ test("ensemble vs latest on overlapping chunks through the pipeline (hand-comput
     return c.target_x;
   };
   // (0.2 * 1 + 0.8 * exp(-0.5)) / (1 + exp(-0.5)) = 0.68522 / 1.60653 = 0.42652: the older chunk weighs 1.
-  assert.ok(Math.abs((await targetAt("ensemble")) - 0.42652) < 1e-4);
+  assert.ok(Math.abs((await targetAt("ensemble")) - 0.42652) < 1e-4, "Math.abs((await targetAt(\"ensemble\")) - 0.42652) < 1e-4");
   assert.equal(await targetAt("latest"), 0.8);
 });
 
@@ -413,7 +424,7 @@ test("a sink that throws is logged and does not stop the control loop", async ()
   pipe.start();
   await h.clock.advanceTo(1);
   assert.equal(calls, 20);
-  assert.ok(h.logs.some((l) => /sink threw/.test(l.message)));
+  assert.ok(h.logs.some((l) => /sink threw/.test(l.message)), "h.logs.some((l) => /sink threw/.test(l.message))");
 });
 
 test("out-of-order or repeated frame stamps are dropped", () => {
@@ -467,4 +478,34 @@ test("VirtualClock: measured latency waits for the real work before time moves o
   clock.run(() => new Promise<number>((r) => setTimeout(() => r(1), 20)), (o) => void (finishedAt = o.finishedAt));
   await clock.advanceTo(10);
   assert.ok(finishedAt >= 0.015 && finishedAt < 10, `finished at ${finishedAt}`);
+});
+
+test("WallScheduler: outcomes carry its clock's times, errors become outcomes, a past time fires at once", async () => {
+  let fake = 100;
+  const wall = new WallScheduler(() => fake);
+  const outcomes: Outcome<string>[] = [];
+  const settled = (n: number) => new Promise<void>((resolve) => {
+    const poll = () => (outcomes.length >= n ? resolve() : setImmediate(poll));
+    poll();
+  });
+  wall.run(async () => {
+    fake = 100.25;
+    return "ok";
+  }, (o) => void outcomes.push(o));
+  wall.run<string>(() => {
+    throw new Error("sync");
+  }, (o) => void outcomes.push(o));
+  await settled(2);
+  const good = outcomes.find((o) => o.ok)!;
+  assert.deepEqual(good, { ok: true, value: "ok", startedAt: 100, finishedAt: 100.25 });
+  const bad = outcomes.find((o) => !o.ok)!;
+  assert.equal(bad.ok ? "" : (bad.error as Error).message, "sync");
+  const fired = await new Promise<number>((resolve) => void wall.at(50, () => resolve(fake)));
+  assert.equal(fired, 100.25);
+  const cancelled: string[] = [];
+  wall.at(0, () => cancelled.push("fired")).cancel();
+  const t = wall.every(0.001, () => cancelled.push("tick"));
+  t.cancel();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(cancelled, []);
 });

@@ -38,6 +38,8 @@ test("order: denormalise, then clamp to the max speed, then deadband", () => {
   const neg = s.command(DT, act(-3, -0.06));
   assert.equal(neg.target_x, -0.6);
   assert.equal(neg.target_y, -0.12, "the deadband compares after denormalisation");
+  const small = s.command(2 * DT, act(0.045, 0.3));
+  assert.deepEqual([small.target_x, small.target_y], [0, 0.6], "x below the deadband after denormalisation (0.09 < 0.1)");
 });
 
 test("acceleration: |v| grows at most max_accel * dt per tick, per axis", () => {
@@ -140,7 +142,7 @@ test("zero outputs are +0, so strict equality checks downstream hold", () => {
   const s = new Safety({ ...LIMITS, max_accel: 0 }, IDENTITY, AXES);
   s.command(0, act(-0.1, -0.1));
   const c = s.command(DT, { kind: "stop", reason: "no_action" });
-  assert.ok(Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0));
+  assert.ok(Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0), "Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0)");
 });
 
 test("discrete head: class ids read the manifest's table; an unknown class makes the chunk invalid", () => {
@@ -157,7 +159,7 @@ test("discrete head: class ids read the manifest's table; an unknown class makes
   assert.deepEqual([cmd.linear_x, cmd.linear_y], [0, 0.25]);
   const bad = resolveChunk(head, 2, { stamp: 3, stepS: 0.4, actions: [[0, 0]], classIds: [3], invalid: false });
   assert.equal(bad.invalid, true);
-  assert.ok(bad.actions.flat().every(Number.isFinite));
+  assert.ok(bad.actions.flat().every(Number.isFinite), "bad.actions.flat().every(Number.isFinite)");
 });
 
 test("resolveChunk marks ragged or non-finite continuous chunks invalid and strips the bad values", () => {
