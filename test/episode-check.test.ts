@@ -88,7 +88,7 @@ test("partial files, unreadable files and files off the layout are flagged and m
   ]);
   const v = r.episodes[1];
   assert.equal(v.channelOrder, "rgb");
-  assert.ok(Math.abs(v.durationS! - 0.4) < 1e-9);
+  assert.ok(Math.abs(v.durationS! - 0.4) < 1e-9, `duration ${v.durationS}`);
   assert.deepEqual(v.actionMin, [0.5, -0.25]);
   assert.deepEqual(v.actionMax, [Math.fround(0.75), Math.fround(0.1)]);
 

@@ -93,7 +93,7 @@ test("the 2026 layout: observations/images (RGB), N x A actions, timestamps, lan
     assert.equal(ep.numFrames, 4);
     assert.equal(ep.channelOrder, "rgb");
     assert.equal(ep.actionDim, 2);
-    assert.ok(ep.actions instanceof Float32Array);
+    assert.ok(ep.actions instanceof Float32Array, "actions are float32 whatever the stored width");
     assert.deepEqual(Array.from(ep.actions.subarray(0, 2)), [0.5, -0.5]);
     assert.deepEqual(Array.from(ep.timestamps!), [10.0, 10.4, 10.8, 11.2]);
     assert.equal(ep.instruction, "Navigate to the gray basket on the right");

@@ -115,7 +115,7 @@ test("frames stream into a .h5.partial; the final name appears only when the fil
   await w.appendImage(rgb8Message(8, 8, [1, 2, 3]), [0, 0, 0], "episode_start");
   assert.deepEqual(fs.readdirSync(dir), ["episode_20251203_122510_s.h5.partial"]);
   // The frame is already on disk, not held in memory.
-  assert.ok(fs.statSync(w.partialPath).size >= 8 * 8 * 3);
+  assert.ok(fs.statSync(w.partialPath).size >= 8 * 8 * 3, "the first frame is already in the partial file");
   await w.appendImage(rgb8Message(8, 8, [4, 5, 6]), [1.15, 0, 0], "start_action");
   const file = await w.close({ endTime: END });
   assert.deepEqual(fs.readdirSync(dir), ["episode_20251203_122510_s.h5"]);
@@ -146,7 +146,7 @@ test("a frame of another size is refused with a clear error and the episode so f
   await w.appendImage(rgb8Message(8, 6, [1, 1, 1]), [0, 0, 0], "episode_start");
   await w.appendImage(rgb8Message(8, 6, [2, 2, 2]), [1.15, 0, 0], "start_action");
   await assert.rejects(w.appendImage(rgb8Message(10, 6, [3, 3, 3]), [1.15, 0, 0], "start_action"), (e: unknown) => {
-    assert.ok(e instanceof EpisodeError);
+    assert.ok(e instanceof EpisodeError, String(e));
     assert.equal(e.code, "frame_size");
     assert.equal(e.file, w.partialPath);
     assert.match(e.message, /frame 2 is 10x6 but this episode's frames are 8x6.*2 frames so far are intact/);
