@@ -82,7 +82,7 @@ for (const resize of ["bilinear", "bicubic"] as ResizeFilter[]) {
     console.log(`${backend} ${resize} rot${rotate} runRaw (fresh output):      ${stats(timeSync(() => p.runRaw(msg)))}`);
     if (rotate === 0) {
       const out = new Float32Array(p.size);
-      console.log(`${backend} ${resize} rot0 runRawInto (reused output): ${stats(timeSync(() => p.runRawInto(msg, out)))}`);
+      console.log(`${backend} ${resize} rot0 runRaw(img, out) (reused output): ${stats(timeSync(() => p.runRaw(msg, out)))}`);
     }
   }
 }
@@ -107,3 +107,8 @@ for (const [filter, kernel] of [["bilinear", "linear"], ["bicubic", "cubic"]] as
   }
   console.log(`sharp ${kernel} vs Pillow ${filter}: max |diff| ${max} levels, mean ${(sum / ref.length).toFixed(3)}`);
 }
+
+// Compressed path for reference: sharp decodes the JPEG, then the same resampler.
+const jpeg = new Uint8Array(await sharp(buf, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+const pj = new Preprocessor(DEFAULT_IMAGE);
+console.log(`jpeg ${jpeg.length} bytes -> run(): ${stats(await timeAsync(() => pj.run({ kind: "compressed", format: "bgr8; jpeg compressed bgr8", data: jpeg })))}`);

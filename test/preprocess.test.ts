@@ -105,14 +105,22 @@ test("each call returns a new array; earlier results are never overwritten", () 
   assert.notDeepEqual(a, b);
 });
 
-test("runRawInto writes into a caller's slice of a batch", () => {
+test("runRaw and run write into a caller's slice of a batch when given one", async () => {
   const p = new Preprocessor(spec({ width: 8, height: 6 }));
   const batch = new Float32Array(p.size * 2).fill(-1);
   const m = message("rgb8", 20, 10, frame(20, 10, 3));
-  const got = p.runRawInto(m, batch.subarray(p.size));
+  const got = p.runRaw(m, batch.subarray(p.size));
   assert.equal(got.buffer, batch.buffer);
   assert.ok(batch.subarray(0, p.size).every((v) => v === -1));
-  assert.deepEqual(batch.subarray(p.size), p.runRaw(m));
+  const fresh = p.runRaw(m);
+  assert.notEqual(fresh.buffer, batch.buffer);
+  assert.deepEqual(batch.subarray(p.size), fresh);
+  batch.fill(-1);
+  const viaRun = await p.run(m, batch.subarray(0, p.size));
+  assert.equal(viaRun.buffer, batch.buffer);
+  assert.deepEqual(viaRun, fresh);
+  assert.ok(batch.subarray(p.size).every((v) => v === -1));
+  assert.throws(() => p.runRaw(m, new Float32Array(p.size - 1)), /needs/);
 });
 
 test("js and wasm kernels produce identical tensors for a camera frame", () => {

@@ -66,7 +66,8 @@ export function rawImageView(img: RawImageMessage, order: ChannelOrder): Strided
   checkSide("width", img.width, "");
   checkSide("height", img.height, "");
   const rowBytes = img.width * layout.bytesPerPixel;
-  if (!Number.isInteger(img.step) || img.step < rowBytes) {
+  if (!Number.isInteger(img.step)) throw new ImageError("step", `${img.step} is not an integer number of bytes`);
+  if (img.step < rowBytes) {
     throw new ImageError("step", `${img.step} is less than width*channels = ${rowBytes} for ${img.encoding}`);
   }
   const need = img.step * img.height;
