@@ -264,3 +264,18 @@ test("with the real writer: the state machine's episode lands on disk with the c
     ep.close();
   }
 });
+
+test("a failed save reaches onError even when nobody awaits the result, and the result still rejects", async () => {
+  const errors: Error[] = [];
+  const f = new FakeFactory();
+  const sm = new EpisodeStateMachine(f, { onError: (e) => errors.push(e) });
+  sm.onEpisodeCommand(0, "start");
+  f.last.close = () => Promise.reject(new Error("disk full"));
+  camera(sm, 0, 0.2);
+  sm.onCommand(0.25, W);
+  camera(sm, 0.2, 0.4);
+  const tr = sm.onEpisodeCommand(1, "stop");
+  assert.equal(tr.kind, "stopped");
+  if (tr.kind === "stopped") await assert.rejects(tr.result, /disk full/);
+  assert.deepEqual(errors.map((e) => e.message), ["disk full"]);
+});

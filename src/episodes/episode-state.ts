@@ -121,7 +121,7 @@ export interface EpisodeStateOptions {
   instruction?: string | null;
   /** Clock seconds -> wall time for names and attributes (default: seconds since the Unix epoch, as ROS time). */
   toDate?: (t: number) => Date;
-  /** A sink that throws on append is reported here (the episode goes on). */
+  /** A sink that throws on append (the episode goes on) or a failed save/discard is reported here. */
   onError?: (e: Error) => void;
 }
 
@@ -279,8 +279,8 @@ export class EpisodeStateMachine {
         this.settlePending();
         this.sink = null;
         const frames = this.stats.frames;
-        if (frames < this.minFrames) return { kind: "too_short", t, frames, result: sink.discard() };
-        return { kind: "stopped", t, frames, result: sink.close(this.toDate(t)) };
+        if (frames < this.minFrames) return { kind: "too_short", t, frames, result: this.reported(sink.discard()) };
+        return { kind: "stopped", t, frames, result: this.reported(sink.close(this.toDate(t))) };
       }
       case "discard": {
         const sink = this.sink;
@@ -288,11 +288,21 @@ export class EpisodeStateMachine {
         this.sink = null;
         this.startPending = false;
         this.actionPending = null;
-        return { kind: "discarded", t, frames: this.stats.frames, result: sink.discard() };
+        return { kind: "discarded", t, frames: this.stats.frames, result: this.reported(sink.discard()) };
       }
       default:
         return { kind: "ignored", t, reason: `unknown episode command ${JSON.stringify(command)} (expected start, stop or discard)` };
     }
+  }
+
+  /**
+   * A failed save is always reported through onError, so a caller that does not
+   * await the result neither misses it nor crashes on an unhandled rejection; a
+   * caller that awaits still gets the rejection.
+   */
+  private reported<T>(p: Promise<T>): Promise<T> {
+    p.catch((e: unknown) => this.onError(e instanceof Error ? e : new Error(String(e))));
+    return p;
   }
 
   private request(req: ActionRequest): void {
