@@ -377,7 +377,8 @@ export class EpisodeWriter {
     const f = this.file;
     const durationS = Math.max(0, (end.getTime() - this.startTime.getTime()) / 1000);
     // Order and types as the collector's h5py code writes them: str -> variable-length
-    // UTF-8, Python int -> int64, float -> float64.
+    // UTF-8, Python int -> int64, float -> float64. The name carries the START time
+    // but time_period and collection_* the END (the collector classified at save time).
     f.create_attribute("episode_name", this.name, null, "S");
     f.create_attribute("total_duration", durationS, null, "<d");
     f.create_attribute("num_frames", this.numFrames, null, "<q");
