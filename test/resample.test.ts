@@ -242,6 +242,7 @@ test("views reaching outside their data and bad sizes are refused", () => {
   for (const r of backends) {
     assert.throws(() => r.resize({ ...ok, yStride: 7 }, 1, 1, "bilinear"), /outside data of 12 bytes/);
     assert.throws(() => r.resize({ ...ok, channels: [0, 1, 4] }, 1, 1, "bilinear"), /channels/);
+    assert.throws(() => r.resize({ ...ok, xStride: 2.5 }, 1, 1, "bilinear"), /xStride must be an integer/);
     assert.throws(() => r.resize(ok, 0, 1, "bilinear"), /output width/);
     assert.throws(() => r.resize(ok, 1, 1, "lanczos" as ResizeFilter), /lanczos/);
   }

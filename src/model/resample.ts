@@ -395,6 +395,9 @@ function checkArgs(src: StridedImage, outW: number, outH: number): void {
   checkSize("output height", outH);
   checkSize("input width", src.width);
   checkSize("input height", src.height);
+  for (const k of ["offset", "xStride", "yStride"] as const) {
+    if (!Number.isInteger(src[k])) throw new RangeError(`strided image: ${k} must be an integer, got ${src[k]}`);
+  }
   const [c0, c1, c2] = src.channels;
   for (const c of [c0, c1, c2]) {
     if (!Number.isInteger(c) || c < 0 || c > 3) throw new RangeError(`channels: byte offsets must be integers in [0, 3], got ${src.channels.join(", ")}`);
