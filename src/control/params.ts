@@ -20,11 +20,11 @@ export interface ParamSpec<T> {
   parse(raw: unknown): Parsed<T>;
 }
 
-export const WINDOW_FILLS = ["grow", "pad", "wait"] as const;
-export type WindowFill = (typeof WINDOW_FILLS)[number];
+import { WINDOW_FILLS, type WindowFill } from "../policy/feature-window.js";
+export { WINDOW_FILLS, type WindowFill };
 /** Execution providers the model loader knows; onnxruntime-node on Linux ships these. */
-export const PROVIDERS = ["cpu", "cuda", "tensorrt"] as const;
-export type Provider = (typeof PROVIDERS)[number];
+import { PROVIDERS, type Provider } from "../model/providers.js";
+export { PROVIDERS, type Provider };
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const INF_RE = /^\+?(\.?inf|infinity)$/i;
@@ -118,11 +118,11 @@ const frameInterval: ParamSpec<number | null> = {
 /** The parameter table, in documentation order. */
 export const PARAMS = {
   model: stringParam({ default: "", description: "Path to the model folder (manifest.json, backbone.onnx, head.onnx, tokenizer.json). Required to run the policy." }),
-  provider: oneOfParam({ allowed: PROVIDERS, default: "cpu", description: "onnxruntime execution provider." }),
+  provider: oneOfParam({ allowed: PROVIDERS, default: "cpu" as Provider, description: "onnxruntime execution provider." }),
   threads: numberParam({ unit: "", default: 0, integer: true, min: 0, minInclusive: true, description: "Intra-op threads for onnxruntime; 0 lets onnxruntime choose." }),
   instruction: stringParam({ default: "", description: "Instruction used until one arrives on the instruction topic; empty: the robot stays still until one arrives." }),
   frame_interval_s: frameInterval,
-  window_fill: oneOfParam({ allowed: WINDOW_FILLS, default: "grow", description: "How the policy acts before the window holds W frames: grow (run the causal head over the frames it has, exact w.r.t. training), pad (repeat the oldest frame), wait (no action until full)." }),
+  window_fill: oneOfParam({ allowed: WINDOW_FILLS, default: "grow" as WindowFill, description: "How the policy acts before the window holds W frames: grow (run the causal head over the frames it has, exact w.r.t. training), pad (repeat the oldest frame), wait (no action until full)." }),
   control_rate_hz: numberParam({ unit: "Hz", default: 20, min: 0, minInclusive: false, description: "Rate of the control tick; each tick publishes one velocity command." }),
   aggregation: oneOfParam({ allowed: AGGREGATIONS, default: "latest" as Aggregation, description: "How overlapping chunks answer the current time: latest (the newest chunk covering it) or ensemble (ACT temporal ensembling, weights exp(-ensemble_k*i), i = 0 for the oldest chunk)." }),
   ensemble_k: numberParam({ unit: "", default: 0.01, min: 0, minInclusive: true, description: "Temporal ensembling decay per chunk (aggregation: ensemble); 0 is a plain mean, larger favours older chunks, as in ACT." }),

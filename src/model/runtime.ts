@@ -6,8 +6,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 
-export type Provider = "cpu" | "cuda" | "tensorrt" | "webgpu";
-export const PROVIDERS: readonly Provider[] = ["cpu", "cuda", "tensorrt", "webgpu"];
+import { PROVIDERS, type Provider } from "./providers.js";
+export { PROVIDERS, type Provider };
 
 export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
 
@@ -40,7 +40,7 @@ export function availableProviders(): Provider[] {
   const out: Provider[] = [];
   for (const b of ort.listSupportedBackends()) {
     const name = b.name as Provider;
-    if (!PROVIDERS.includes(name)) continue;
+    if (!(PROVIDERS as readonly string[]).includes(name)) continue;
     // "bundled: false" means the EP library is only present after the CUDA install step.
     if (b.bundled || providerLibraryPresent(name)) out.push(name);
   }

@@ -1,7 +1,8 @@
 // The last W frames' features, oldest first. A feature depends on the prompt, so
 // the owner clears the window whenever the instruction changes.
 
-export type WindowFill = "grow" | "pad" | "wait";
+export const WINDOW_FILLS = ["grow", "pad", "wait"] as const;
+export type WindowFill = (typeof WINDOW_FILLS)[number];
 
 export class FeatureWindow {
   private readonly slots: Float32Array[] = [];

@@ -35,6 +35,9 @@ export class VlaPolicy implements ChunkPolicy {
   /** Bumped on every invalidation so a step that was in flight can't leak an old feature in. */
   private generation = 0;
   private readonly stats: PolicyCounters = { frames: 0, backboneRuns: 0, headRuns: 0 };
+  /** Pixel tensor reused across steps: a fresh 600 KB array per frame costs more in GC than the resize. */
+  private readonly pixelBuffer: Float32Array;
+  private pixelBufferInUse = false;
 
   constructor(
     readonly model: VlaModel,
@@ -45,6 +48,7 @@ export class VlaPolicy implements ChunkPolicy {
     this.cacheFeatures = options.cacheFeatures ?? true;
     this.preprocessor = new Preprocessor(this.manifest.image);
     this.window = new FeatureWindow(this.manifest.window, this.manifest.feature_dim);
+    this.pixelBuffer = new Float32Array(this.preprocessor.size);
   }
 
   get instruction(): string | null {
@@ -79,14 +83,24 @@ export class VlaPolicy implements ChunkPolicy {
     const tokens = this.tokens;
     if (!tokens) throw new PolicyError("instruction: no instruction has been set; the policy cannot run without one");
     const generation = this.generation;
-    const pixels = await this.preprocessor.run(frame.image);
-    this.stats.frames++;
     if (this.cacheFeatures) {
-      const feature = await this.model.runBackbone(pixels, tokens);
+      // The buffer is free once the backbone has read it; a caller overlapping steps gets its own.
+      const reuse = !this.pixelBufferInUse;
+      if (reuse) this.pixelBufferInUse = true;
+      let feature: Float32Array;
+      try {
+        const pixels = await this.preprocessor.run(frame.image, reuse ? this.pixelBuffer : undefined);
+        this.stats.frames++;
+        feature = await this.model.runBackbone(pixels, tokens);
+      } finally {
+        if (reuse) this.pixelBufferInUse = false;
+      }
       this.stats.backboneRuns++;
       if (generation !== this.generation) return null;
       this.window.push(feature);
     } else {
+      const pixels = await this.preprocessor.run(frame.image);
+      this.stats.frames++;
       this.pixelWindow.push(pixels);
       if (this.pixelWindow.length > this.manifest.window) this.pixelWindow.shift();
       this.window.clear();

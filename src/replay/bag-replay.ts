@@ -1,0 +1,184 @@
+// A recorded bag through the SAME pipeline the robot runs, on a virtual clock
+// driven by bag time: camera and instruction go in, every control tick's command
+// comes out, and the teleop command in force at that tick is the ground truth.
+import { openBag, missingTopicError, BagError, type Bag, type BagTopic } from "../bags/index.js";
+import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, BOOL_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../bags/index.js";
+import { VirtualClock, type VirtualLatency } from "../control/clock.js";
+import { Pipeline } from "../control/pipeline.js";
+import type { PolicyParams } from "../control/params.js";
+import type { Command } from "../control/command.js";
+import { denormalize } from "../control/actions.js";
+import type { RunSeries, Tick, ChunkSample, Vec2 } from "../eval/types.js";
+import type { ActionChunk } from "../policy/chunk.js";
+import { VlaPolicy } from "../policy/vla-policy.js";
+import type { VlaModel } from "../model/vla-model.js";
+import { TimedPolicy } from "./timed-policy.js";
+import { TeleopTrack, clampUnit } from "./teleop-track.js";
+import { log } from "../util/log.js";
+
+export interface ReplayTopics {
+  /** Camera topic (Image or CompressedImage); default /camera/image_raw, else the bag's only image topic. */
+  image?: string;
+  /** std_msgs/String instructions; default /instruction when the bag has it. */
+  instruction?: string;
+  /** Teleop Twist / TwistStamped; default /cmd_vel. */
+  cmdVel?: string;
+  /** std_msgs/Bool e-stop, replayed when present; default /estop. */
+  estop?: string;
+}
+
+export interface BagReplayOptions {
+  model: VlaModel;
+  /** Display name of the model in the report. */
+  modelName: string;
+  params: PolicyParams;
+  topics?: ReplayTopics;
+  /** Used when the bag has no instruction topic (or before its first message). */
+  instruction?: string;
+  /** Stamp frames with header.stamp instead of the receive (log) time. */
+  headerStamps?: boolean;
+  /** Virtual inference latency: 0 (ideal, deterministic; default), seconds, or "measured". */
+  latency?: VirtualLatency;
+  /** How long one teleop command stays in force (the base's auto-stop). */
+  teleopHoldS?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+const IMAGE_TYPES = [IMAGE_TYPE, COMPRESSED_IMAGE_TYPE];
+const TWIST_TYPES = [TWIST_TYPE, TWIST_STAMPED_TYPE];
+export const DEFAULT_TOPICS = { image: "/camera/image_raw", instruction: "/instruction", cmdVel: "/cmd_vel", estop: "/estop" } as const;
+
+interface ResolvedTopics {
+  image: BagTopic;
+  instruction: BagTopic | null;
+  cmdVel: BagTopic;
+  estop: BagTopic | null;
+}
+
+/** Picks the topics to replay, failing with the bag's topic list when one is missing. */
+export function resolveTopics(bag: Bag, wanted: ReplayTopics, haveFallbackInstruction: boolean): ResolvedTopics {
+  const topics = bag.topics();
+  const find = (name: string, types: readonly string[]) => topics.find((t) => t.name === name && types.includes(t.type));
+  let image: BagTopic | undefined;
+  if (wanted.image) image = find(wanted.image, IMAGE_TYPES) ?? undefined;
+  else {
+    image = find(DEFAULT_TOPICS.image, IMAGE_TYPES);
+    if (!image) {
+      const images = topics.filter((t) => IMAGE_TYPES.includes(t.type));
+      if (images.length === 1) image = images[0];
+    }
+  }
+  if (!image) throw missingTopicError(bag, wanted.image ?? `${DEFAULT_TOPICS.image} (or a single image topic; choose one with --image-topic)`, IMAGE_TYPES);
+  const cmdVel = find(wanted.cmdVel ?? DEFAULT_TOPICS.cmdVel, TWIST_TYPES);
+  if (!cmdVel) throw missingTopicError(bag, `${wanted.cmdVel ?? DEFAULT_TOPICS.cmdVel} (the teleop ground truth; choose one with --cmd-vel-topic)`, TWIST_TYPES);
+  const instruction = find(wanted.instruction ?? DEFAULT_TOPICS.instruction, [STRING_TYPE]) ?? null;
+  if (wanted.instruction && !instruction) throw missingTopicError(bag, wanted.instruction, [STRING_TYPE]);
+  if (!instruction && !haveFallbackInstruction) {
+    throw new BagError(bag.path, `has no instruction topic ${DEFAULT_TOPICS.instruction} (std_msgs/msg/String); give the instruction with --instruction`);
+  }
+  const estop = find(wanted.estop ?? DEFAULT_TOPICS.estop, [BOOL_TYPE]) ?? null;
+  return { image, instruction, cmdVel, estop };
+}
+
+/** Replays one bag with one model. Throws BagError when the bag itself is unreadable. */
+export async function replayBag(bagPath: string, o: BagReplayOptions): Promise<RunSeries> {
+  const bag = await openBag(bagPath);
+  try {
+    return await replayOpenBag(bag, o);
+  } finally {
+    await bag.close();
+  }
+}
+
+async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> {
+  const fallback = o.instruction ?? o.params.instruction ?? undefined;
+  const topics = resolveTopics(bag, o.topics ?? {}, Boolean(fallback));
+  const manifest = o.model.manifest;
+  const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
+  const clock = new VirtualClock({ start: bag.startTime, latency: o.latency ?? 0 });
+  const commands: Command[] = [];
+  const chunks: ActionChunk[] = [];
+  const pipeline = new Pipeline({
+    policy,
+    scheduler: clock,
+    params: { ...o.params, instruction: fallback ?? "" },
+    model: manifest,
+    sink: (c) => commands.push(c),
+    onChunk: (c) => chunks.push(c),
+  });
+  const track = new TeleopTrack(o.teleopHoldS ?? 0.4);
+  let decodeErrors = 0;
+  const span = Math.max(bag.endTime - bag.startTime, 1e-9);
+  let lastProgress = -1;
+  pipeline.start();
+  const wanted = [topics.image, topics.instruction, topics.cmdVel, topics.estop].filter((t): t is BagTopic => t !== null).map((t) => t.name);
+  for await (const m of bag.messages({ topics: wanted })) {
+    await clock.advanceTo(Math.max(clock.now(), m.logTime));
+    if (m.error) {
+      decodeErrors++;
+      log.warn(`${bag.path}: skipped a message that does not decode: ${m.error.message}`);
+      continue;
+    }
+    const msg = m.message;
+    if (m.topic === topics.image.name && (msg.kind === "image" || msg.kind === "compressed_image")) {
+      const stamp = o.headerStamps ? msg.header.stamp : m.logTime;
+      pipeline.onFrame({ stamp, image: msg.image });
+    } else if (m.topic === topics.cmdVel.name && msg.kind === "twist") {
+      track.push(m.logTime, [msg.linear.x, msg.linear.y]);
+    } else if (topics.instruction && m.topic === topics.instruction.name && msg.kind === "string") {
+      if (msg.data.trim()) pipeline.setInstruction(msg.data);
+    } else if (topics.estop && m.topic === topics.estop.name && msg.kind === "bool") {
+      pipeline.setEstop(msg.data);
+    }
+    if (o.onProgress) {
+      const p = Math.floor(((m.logTime - bag.startTime) / span) * 100);
+      if (p !== lastProgress) o.onProgress((lastProgress = p) / 100);
+    }
+  }
+  await clock.advanceTo(Math.max(clock.now(), bag.endTime));
+  const idle = pipeline.whenIdle();
+  pipeline.stop();
+  await clock.advanceBy(typeof o.latency === "number" ? o.latency + 1 : 1);
+  await idle;
+  const diag = pipeline.diagnostics();
+
+  // Ticks up to the bag's end; the final shutdown zero is not a control decision.
+  const ticks: Tick[] = commands
+    .filter((c) => c.reason !== "shutdown" && c.t <= bag.endTime + 1e-9)
+    .map((c) => ({ t: c.t - bag.startTime, pred: [c.linear_x, c.linear_y] as Vec2, truth: clampUnit(track.activeAt(c.t)) }));
+  const chunkSamples = chunkTruth(chunks, track, manifest.head.denormalize, manifest.action_axes, bag.startTime, bag.endTime);
+  return {
+    model: o.modelName,
+    source: bag.path,
+    sourceKind: "bag",
+    ticks,
+    chunks: chunkSamples,
+    latenciesMs: policy.latenciesMs,
+    sampledFrames: diag.frames_sampled,
+    backboneRuns: policy.counters().backboneRuns,
+    decodeErrors: decodeErrors + diag.inference_errors,
+  };
+}
+
+/** Each chunk step k against the teleop command in force in the middle of its time slot. */
+function chunkTruth(
+  chunks: ActionChunk[], track: TeleopTrack, denorm: Parameters<typeof denormalize>[0], axes: readonly string[], start: number, end: number,
+): ChunkSample[] {
+  const ix = axes.indexOf("linear_x");
+  const iy = axes.indexOf("linear_y");
+  const out: ChunkSample[] = [];
+  for (const c of chunks) {
+    if (c.invalid) continue;
+    const pred: number[][] = [];
+    const truth: number[][] = [];
+    c.actions.forEach((row, k) => {
+      const mid = c.stamp + (k + 0.5) * c.stepS;
+      if (mid > end) return;
+      const a = denormalize(denorm, row);
+      pred.push([ix >= 0 ? a[ix]! : 0, iy >= 0 ? a[iy]! : 0]);
+      truth.push(clampUnit(track.activeAt(mid)));
+    });
+    if (pred.length) out.push({ t: c.stamp - start, pred, truth });
+  }
+  return out;
+}
