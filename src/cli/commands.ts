@@ -2,7 +2,9 @@
 import type { Argv } from "yargs";
 import { modelCommand } from "./model-command.js";
 import { demoCommand } from "./demo-command.js";
+import { evalCommand } from "./eval-command.js";
+import { bagCommand } from "./bag-command.js";
 
 export type CommandModule = (y: Argv) => Argv;
 
-export const commands: CommandModule[] = [modelCommand, demoCommand];
+export const commands: CommandModule[] = [demoCommand, evalCommand, bagCommand, modelCommand];

@@ -1,0 +1,71 @@
+// `mobile-vla eval`: models over recorded bags and training episodes, one report.
+import type { Argv } from "yargs";
+import { YARGS_OPTIONS, parseParams, pickParams } from "../control/params.js";
+import type { VirtualLatency } from "../control/clock.js";
+import { formatTable } from "../eval/table.js";
+import { episodeFiles, evaluate, type EvalSource } from "../replay/evaluate.js";
+import { parseInstructionMap } from "../replay/episode-replay.js";
+import { progressReporter } from "./progress.js";
+
+export function parseLatency(text: string): VirtualLatency {
+  if (text === "measured") return "measured";
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--latency: expected a number of seconds >= 0 or "measured", got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function evalCommand(y: Argv): Argv {
+  return y.command(
+    "eval",
+    "run one or more models over bags and/or HDF5 episodes; print a comparison table and write report.json/html/png",
+    (a) =>
+      a
+        .option("model", { type: "string", array: true, demandOption: true, describe: "model folder (repeat to compare; the first is A)" })
+        .option("bag", { type: "string", array: true, default: [] as string[], describe: "rosbag2 directory, .mcap or .db3 (repeatable)" })
+        .option("episodes", { type: "string", array: true, default: [] as string[], describe: "folder of Mobile-VLA .h5 episodes, or one file (repeatable)" })
+        .option("out", { type: "string", default: "out/eval", describe: "report folder" })
+        .option("instruction", { type: "string", describe: "instruction when a bag has no instruction topic, or an episode none of its own" })
+        .option("instruction-map", { type: "string", describe: 'episodes: file-name word -> instruction, e.g. left="Navigate to the gray basket on the left",right=...' })
+        .option("image-topic", { type: "string", describe: "camera topic (default /camera/image_raw, else the bag's only image topic)" })
+        .option("instruction-topic", { type: "string", describe: "std_msgs/String instruction topic (default /instruction)" })
+        .option("cmd-vel-topic", { type: "string", describe: "teleop ground truth, Twist or TwistStamped (default /cmd_vel)" })
+        .option("estop-topic", { type: "string", describe: "std_msgs/Bool e-stop topic replayed when present (default /estop)" })
+        .option("header-stamps", { type: "boolean", default: false, describe: "stamp frames with header.stamp instead of the receive time" })
+        .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured" (real time of each inference)' })
+        .option("teleop-hold-s", { type: "number", default: 0.4, describe: "how long one teleop command stays in force (the base's auto-stop)" })
+        .option("chunk-offset", { type: "number", default: 1, describe: "episodes: recorded action index compared with the chunk's first step, relative to the newest frame" })
+        .option("seed", { type: "number", default: 1, describe: "bootstrap seed" })
+        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")))
+        .check((argv) => {
+          if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) throw new Error("give at least one --bag or --episodes");
+          return true;
+        }),
+    async (argv) => {
+      const params = parseParams(pickParams({ ...argv, model: argv.model[0] }));
+      const sources: EvalSource[] = argv.bag.map((p) => ({ kind: "bag" as const, path: p }));
+      for (const e of argv.episodes) for (const f of await episodeFiles(e)) sources.push({ kind: "episode", path: f });
+      const progress = progressReporter(process.stderr, argv.model.length * sources.length);
+      const result = await evaluate({
+        models: argv.model,
+        sources,
+        params,
+        outDir: argv.out,
+        topics: { image: argv["image-topic"], instruction: argv["instruction-topic"], cmdVel: argv["cmd-vel-topic"], estop: argv["estop-topic"] },
+        instruction: argv.instruction,
+        instructionMap: argv["instruction-map"] ? parseInstructionMap(argv["instruction-map"]) : undefined,
+        headerStamps: argv["header-stamps"],
+        latency: parseLatency(argv.latency),
+        teleopHoldS: argv["teleop-hold-s"],
+        chunkOffset: argv["chunk-offset"],
+        seed: argv.seed,
+        progress,
+      });
+      process.stdout.write(formatTable(result.report.comparison) + "\n");
+      process.stdout.write(`report: ${result.files.html}\n        ${result.files.json}\n        ${result.files.png}\n`);
+      if (result.failed.length) {
+        process.stderr.write(`${result.failed.length} run(s) failed:\n${result.failed.map((r) => `  ${r.model} on ${r.source}: ${r.error}`).join("\n")}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

@@ -1,0 +1,124 @@
+// A training episode replayed the way the trainer windows it: the window starts
+// at the episode's first frame, one frame per action step, and each chunk is
+// compared with the recorded actions that follow, clamped to [-1, 1] as training
+// clamps them. No clock and no safety layer: this measures the model itself.
+import path from "node:path";
+import { openEpisode, type Episode } from "../episodes/episode-reader.js";
+import { denormalize } from "../control/actions.js";
+import type { PolicyParams } from "../control/params.js";
+import type { ChunkSample, RunSeries, Tick, Vec2 } from "../eval/types.js";
+import type { RawImageMessage } from "../model/image-message.js";
+import { ImageError } from "../model/image-error.js";
+import type { VlaModel } from "../model/vla-model.js";
+import { VlaPolicy } from "../policy/vla-policy.js";
+import { TimedPolicy } from "./timed-policy.js";
+import { clampUnit } from "./teleop-track.js";
+
+/** The trainer's rule: the instruction follows from a word in the episode's file name. */
+export const DEFAULT_INSTRUCTION_MAP: Readonly<Record<string, string>> = {
+  left: "Navigate to the gray basket on the left",
+  right: "Navigate to the gray basket on the right",
+};
+
+export interface EpisodeReplayOptions {
+  model: VlaModel;
+  modelName: string;
+  params: Pick<PolicyParams, "window_fill">;
+  /** File-name word -> instruction, used when the episode stores no instruction. */
+  instructionMap?: Readonly<Record<string, string>>;
+  /** Last resort when neither the file nor the map gives one. */
+  instruction?: string;
+  /**
+   * Which recorded action the chunk's first step is compared with, relative to the
+   * newest frame: 1 = the action after it. An 18-frame episode is 8 window frames +
+   * 10 future actions, so the chunk answering frame i is actions i+1 .. i+N.
+   */
+  chunkOffset?: number;
+}
+
+export class EpisodeInstructionError extends Error {
+  override name = "EpisodeInstructionError";
+}
+
+/** Splits "left=Go left,right=Go right" (the CLI form) into a map. */
+export function parseInstructionMap(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0 || !part.slice(eq + 1).trim()) throw new EpisodeInstructionError(`--instruction-map: expected word=instruction pairs separated by commas, got ${JSON.stringify(part)}`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function episodeInstruction(ep: Pick<Episode, "path" | "instruction">, map: Readonly<Record<string, string>>, fallback?: string): string {
+  if (ep.instruction && ep.instruction.trim()) return ep.instruction;
+  const words = path.basename(ep.path).replace(/\.h5$/, "").split(/[_\-.]/);
+  for (const [word, instruction] of Object.entries(map)) if (words.includes(word)) return instruction;
+  if (fallback) return fallback;
+  throw new EpisodeInstructionError(
+    `${ep.path}: no instruction attribute, no word of --instruction-map (${Object.keys(map).join(", ")}) in the file name, and no --instruction`,
+  );
+}
+
+export async function replayEpisode(file: string, o: EpisodeReplayOptions): Promise<RunSeries> {
+  const ep = openEpisode(file);
+  try {
+    return await replayOpenEpisode(ep, o);
+  } finally {
+    ep.close();
+  }
+}
+
+async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<RunSeries> {
+  const m = o.model.manifest;
+  const instruction = episodeInstruction(ep, o.instructionMap ?? DEFAULT_INSTRUCTION_MAP, o.instruction);
+  const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
+  policy.setInstruction(instruction);
+  const offset = o.chunkOffset ?? 1;
+  const recorded = (i: number): Vec2 => clampUnit([ep.actions[i * ep.actionDim]!, ep.actions[i * ep.actionDim + 1]!]);
+  const ticks: Tick[] = [];
+  const chunks: ChunkSample[] = [];
+  let decodeErrors = 0;
+  const ix = m.action_axes.indexOf("linear_x");
+  const iy = m.action_axes.indexOf("linear_y");
+  for (let i = 0; i < ep.numFrames; i++) {
+    const t = i * m.action_step_s;
+    let chunk: Awaited<ReturnType<typeof policy.step>>;
+    try {
+      const f = ep.frame(i);
+      const image: RawImageMessage = {
+        kind: "raw", width: f.width, height: f.height, encoding: f.channelOrder === "bgr" ? "bgr8" : "rgb8",
+        step: f.width * 3, isBigEndian: false, data: f.data,
+      };
+      chunk = await policy.step({ stamp: t, image });
+    } catch (e) {
+      // A frame the preprocessor refuses is counted and skipped; a broken file fails the episode.
+      if (!(e instanceof ImageError)) throw e;
+      decodeErrors++;
+      continue;
+    }
+    if (!chunk || chunk.invalid) continue;
+    const pred = chunk.actions.map((row) => {
+      const a = denormalize(m.head.denormalize, row);
+      return [ix >= 0 ? a[ix]! : 0, iy >= 0 ? a[iy]! : 0];
+    });
+    const truth: number[][] = [];
+    for (let k = 0; k < pred.length && i + offset + k < ep.numFrames; k++) truth.push(recorded(i + offset + k));
+    if (truth.length) {
+      chunks.push({ t, pred, truth: truth.map((v) => [...v]) });
+      ticks.push({ t, pred: [pred[0]![0]!, pred[0]![1]!], truth: truth[0] as Vec2 });
+    }
+  }
+  return {
+    model: o.modelName,
+    source: ep.path,
+    sourceKind: "episode",
+    ticks,
+    chunks,
+    latenciesMs: policy.latenciesMs,
+    sampledFrames: policy.counters().frames,
+    backboneRuns: policy.counters().backboneRuns,
+    decodeErrors,
+  };
+}
