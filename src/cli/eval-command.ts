@@ -35,7 +35,8 @@ export function evalCommand(y: Argv): Argv {
         .option("teleop-hold-s", { type: "number", default: 0.4, describe: "how long one teleop command stays in force (the base's auto-stop)" })
         .option("chunk-offset", { type: "number", default: 1, describe: "episodes: recorded action index compared with the chunk's first step, relative to the newest frame" })
         .option("seed", { type: "number", default: 1, describe: "bootstrap seed" })
-        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")))
+        // Policy parameters reach parseParams untyped; keeping them out of yargs' inferred type keeps the options above typed.
+        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>)
         .check((argv) => {
           if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) throw new Error("give at least one --bag or --episodes");
           return true;
