@@ -11,7 +11,7 @@ export function demoCommand(y: Argv): Argv {
       a
         .option("models-dir", { type: "string", default: "models", describe: "where the tiny model folders go" })
         .option("out", { type: "string", default: "out/demo", describe: "bag and report folder" })
-        .option("duration", { type: "number", default: 30, describe: "seconds of generated bag" }),
+        .option("duration", { type: "number", default: 30, describe: "seconds of generated sample bag" }),
     async (argv) => {
       await runDemo({ modelsDir: argv["models-dir"], outDir: argv.out, durationS: argv.duration });
     },
