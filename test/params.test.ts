@@ -1,14 +1,14 @@
+import { repoPath } from "./fixtures/repo-path.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import {
   DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, YARGS_OPTIONS, frameIntervalS, loadParamsFile, paramsMarkdown,
   parseParams, pickParams, rosParamsFromYaml,
 } from "../src/control/params.js";
 
-const CONFIG = fileURLToPath(new URL("../config/vla_policy.yaml", import.meta.url));
+const CONFIG = repoPath("config", "vla_policy.yaml");
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {

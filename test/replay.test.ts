@@ -1,11 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, readFile, truncate, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoPath } from "./fixtures/repo-path.js";
 import { writeSampleBag } from "../src/bags/index.js";
 import { DEFAULT_PARAMS, parseParams } from "../src/control/params.js";
 import { makeTinyModel } from "../src/model/tiny-model.js";
@@ -14,8 +13,7 @@ import { replayBag } from "../src/replay/bag-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";
 import { TeleopTrack } from "../src/replay/teleop-track.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const DB3_WRITER = [path.join(here, "fixtures/write_db3_bag.py"), path.join(here, "../../test/fixtures/write_db3_bag.py")].find((p) => existsSync(p))!;
+const DB3_WRITER = repoPath("test", "fixtures", "write_db3_bag.py");
 
 let root: string;
 let modelDir: string;
