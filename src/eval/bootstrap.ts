@@ -8,17 +8,10 @@ import { SUM_FIELDS, accuracyValue, addChunks, addStats, addTicks, emptyStats, p
 import type { AccuracyKey, SumStats } from "./metrics.js";
 import type { Better, BootstrapScheme, MetricParams, RunSeries, Verdict } from "./types.js";
 
-/** mulberry32: tiny, fast, seedable; plenty for drawing bootstrap indices. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../util/prng.js";
+
+// Re-exported: the tests (and callers) draw from the same stream the bootstrap uses.
+export { mulberry32 };
 
 /** One resampling unit: the sums of both models over the same stretch of data. */
 export interface BootstrapUnit {

@@ -4,6 +4,7 @@
 // weights are random, not trained: the actions mean nothing, but they depend on the image,
 // the prompt and the window the same way the real model's do, and the head is a real
 // causal 4-layer LSTM.
+import { mulberry32 } from "../util/prng.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { attr, GraphBuilder } from "./onnx-builder.js";
@@ -77,21 +78,8 @@ function hash32(text: string, seed: number): number {
   return h;
 }
 
-/**
- * mulberry32 giving uniform floats. Only integer ops, division by 2^32 and one multiply
- * are involved (no Math.log/cos as a Gaussian would need), so every platform and V8
- * version produces the same float32 bits.
- */
-function uniformStream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (src/util/prng.ts) is integer-only, so the float32 weights are the same bits everywhere.
+const uniformStream = mulberry32;
 
 class Weights {
   constructor(private readonly seed: number) {}

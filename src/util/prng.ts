@@ -1,0 +1,15 @@
+// One seedable PRNG for everything that must be reproducible (model weights,
+// synthetic scenes, bootstrap draws). Integer ops and one division by 2^32 only,
+// so every platform and V8 version gives the same numbers.
+
+/** mulberry32: uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
