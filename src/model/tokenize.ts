@@ -16,6 +16,15 @@ export interface PromptTokens {
   tokens: string[];
 }
 
+/**
+ * The part of @huggingface/tokenizers we use. Its published typings re-export
+ * without file extensions, which NodeNext cannot resolve, so they arrive as `any`.
+ */
+interface HfTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[]; tokens: string[]; attention_mask: number[] };
+}
+const HfTokenizerClass = Tokenizer as unknown as new (tokenizer: object, config: object) => HfTokenizer;
+
 export class TokenizerError extends Error {
   override name = "TokenizerError";
 }
@@ -24,7 +33,7 @@ export class PromptTokenizer {
   private readonly cache = new Map<string, PromptTokens>();
 
   private constructor(
-    private readonly tokenizer: Tokenizer,
+    private readonly tokenizer: HfTokenizer,
     readonly spec: TokenizerSpec,
     readonly file: string,
   ) {}
@@ -35,9 +44,9 @@ export class PromptTokenizer {
     const json = await readJson(file, true);
     const configFile = path.join(dir, "tokenizer_config.json");
     const config = (await readJson(configFile, false)) ?? {};
-    let tokenizer: Tokenizer;
+    let tokenizer: HfTokenizer;
     try {
-      tokenizer = new Tokenizer(json as object, config as object);
+      tokenizer = new HfTokenizerClass(json as object, config as object);
     } catch (e) {
       throw new TokenizerError(`${file}: not a usable Hugging Face tokenizer.json: ${(e as Error).message}`);
     }
