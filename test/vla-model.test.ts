@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile, cp, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { makeTinyModel } from "../src/model/tiny-model.js";
@@ -51,6 +51,23 @@ test("a consistent folder loads, warms up and reports a dynamic head window", as
   assert.equal(out.length, 3 * 10 * 2);
   assert.ok(model.timing.sessionMs > 0, "time inside session.run was not accounted");
   await model.close();
+});
+
+test("a backbone with external data (as > 2 GB backbones are stored) loads from the folder and computes the same feature", async () => {
+  const ext = path.join(root, "external");
+  await makeTinyModel(ext, { seed: 9, externalData: true });
+  const inlineSize = (await stat(path.join(good, "backbone.onnx"))).size;
+  const extSize = (await stat(path.join(ext, "backbone.onnx"))).size;
+  assert.ok(extSize < inlineSize / 10, `backbone.onnx still holds its weights (${extSize} vs ${inlineSize} bytes)`);
+  assert.ok((await stat(path.join(ext, "backbone.onnx.data"))).size > inlineSize / 2, "no external weight file written");
+  const a = await VlaModel.load(good);
+  const b = await VlaModel.load(ext);
+  const pixels = new Float32Array(3 * 32 * 32).map((_, i) => (i % 97) / 97);
+  const fa = await a.runBackbone(pixels, a.tokenizer.encode("go left"));
+  const fb = await b.runBackbone(pixels, b.tokenizer.encode("go left"));
+  assert.deepEqual([...fb], [...fa]);
+  await a.close();
+  await b.close();
 });
 
 test("wrong tensor names are reported per graph with the names the graph has", async () => {

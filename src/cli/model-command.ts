@@ -17,9 +17,10 @@ export function modelCommand(y: Argv): Argv {
           a
             .positional("dir", { type: "string", demandOption: true, describe: "output folder" })
             .option("head", { choices: ["continuous", "discrete"] as const, default: "continuous" as const })
-            .option("seed", { type: "number", default: 1, describe: "weight seed (a different seed = a different model)" }),
+            .option("seed", { type: "number", default: 1, describe: "weight seed (a different seed = a different model)" })
+            .option("external-data", { type: "boolean", default: false, describe: "store backbone weights as ONNX external data (backbone.onnx.data)" }),
         async (argv) => {
-          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed });
+          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed, externalData: argv["external-data"] });
           process.stdout.write(`wrote ${argv.dir}: ${manifest.name} (W=${manifest.window}, N=${manifest.chunk}, D=${manifest.feature_dim}, ${manifest.head.kind} head)\n`);
         },
       )

@@ -186,6 +186,49 @@ export class GraphBuilder {
     return this.node(opType, inputs, output === undefined ? 1 : [output], attrs)[0]!;
   }
 
+  /**
+   * Serialises the graph with every initializer of at least `minBytes` stored in a
+   * separate file (ONNX external data), as > 2 GB backbones must be: protobuf
+   * cannot hold them inline. `location` is relative to the model file.
+   */
+  toModelWithExternalData(location: string, minBytes = 1024, options: ModelOptions = {}): { model: Uint8Array; data: Uint8Array } {
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    const saved = new Map(this.initializers);
+    try {
+      for (const k of [...this.initializers.keys()].sort()) {
+        const t = this.initializers.get(k)!;
+        const raw = t.rawData as Uint8Array;
+        if (raw.length < minBytes) continue;
+        // 4 KiB alignment lets onnxruntime map the weights instead of copying them.
+        const pad = (4096 - (offset % 4096)) % 4096;
+        if (pad) chunks.push(new Uint8Array(pad));
+        offset += pad;
+        this.initializers.set(k, {
+          ...t,
+          rawData: undefined,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: "location", value: location },
+            { key: "offset", value: String(offset) },
+            { key: "length", value: String(raw.length) },
+          ],
+        });
+        chunks.push(raw);
+        offset += raw.length;
+      }
+      const data = new Uint8Array(offset);
+      let at = 0;
+      for (const c of chunks) {
+        data.set(c, at);
+        at += c.length;
+      }
+      return { model: this.toModel(options), data };
+    } finally {
+      for (const [k, v] of saved) this.initializers.set(k, v);
+    }
+  }
+
   /** Serialises the graph as a complete model. */
   toModel(options: ModelOptions = {}): Uint8Array {
     const metadata = options.metadata ?? {};

@@ -30,6 +30,8 @@ export interface TinyModelOptions {
   window?: number;
   /** N, steps per chunk. */
   chunk?: number;
+  /** Store the backbone's weights as ONNX external data (backbone.onnx.data), as real > 2 GB backbones are. */
+  externalData?: boolean;
 }
 
 export const TINY_IMAGE_SIZE = 32;
@@ -239,13 +241,17 @@ export function buildTinyModel(options: TinyModelOptions = {}): TinyModelFolder 
   const backbone = backboneGraph(weights, tok.vocabSize, manifest.tokenizer.max_length);
   const head = headGraph(weights, kind, chunk, manifest.head_graph.input, headOutput);
   const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+  const backboneOptions = { producerName: PRODUCER, docString: "tiny Mobile-VLA backbone: frame + prompt -> feature", metadata };
+  const externalFile = `${manifest.backbone.file}.data`;
+  const external = options.externalData ? backbone.toModelWithExternalData(externalFile, 1024, backboneOptions) : null;
   const files = new Map<string, Uint8Array>([
     [MANIFEST_FILE, json(manifest)],
-    [manifest.backbone.file, backbone.toModel({ producerName: PRODUCER, docString: "tiny Mobile-VLA backbone: frame + prompt -> feature", metadata })],
+    [manifest.backbone.file, external ? external.model : backbone.toModel(backboneOptions)],
     [manifest.head_graph.file, head.toModel({ producerName: PRODUCER, docString: `tiny Mobile-VLA ${kind} LSTM head: window of features -> chunk`, metadata })],
     [manifest.tokenizer.file, json(tok.tokenizer)],
     [TINY_TOKENIZER_CONFIG_FILE, json(tok.config)],
   ]);
+  if (external) files.set(externalFile, external.data);
   return { manifest, files };
 }
 
