@@ -1,0 +1,45 @@
+// `mobile-vla replay`: what the robot would have published on a recorded bag,
+// one line per control tick (or every n-th), with the safety layer's reason.
+import type { Argv } from "yargs";
+import { YARGS_OPTIONS, parseParams, pickParams } from "../control/params.js";
+import { VlaModel } from "../model/vla-model.js";
+import { replayBag } from "../replay/bag-replay.js";
+import { parseLatency } from "./eval-command.js";
+
+export function replayCommand(y: Argv): Argv {
+  return y.command(
+    "replay",
+    "run the policy pipeline over a bag on a virtual clock and print every command it would publish",
+    (a) =>
+      a
+        .option("model", { type: "string", demandOption: true, describe: "model folder" })
+        .option("bag", { type: "string", demandOption: true, describe: "rosbag2 directory, .mcap or .db3" })
+        .option("every", { type: "number", default: 1, describe: "print every n-th control tick" })
+        .option("instruction", { type: "string", describe: "instruction when the bag has no instruction topic" })
+        .option("image-topic", { type: "string" })
+        .option("cmd-vel-topic", { type: "string" })
+        .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured"' })
+        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>),
+    async (argv) => {
+      const params = parseParams(pickParams({ ...argv }));
+      const model = await VlaModel.load(argv.model, { runtime: { provider: params.provider, threads: params.threads } });
+      let n = 0;
+      let start: number | null = null;
+      process.stdout.write("t_s\tlinear_x\tlinear_y\treason\n");
+      try {
+        const run = await replayBag(argv.bag, {
+          model, modelName: argv.model, params, instruction: argv.instruction, latency: parseLatency(argv.latency),
+          topics: { image: argv["image-topic"], cmdVel: argv["cmd-vel-topic"] },
+          onCommand: (c) => {
+            start ??= c.t;
+            if (n++ % Math.max(1, Math.round(argv.every)) !== 0 && c.reason !== "shutdown") return;
+            process.stdout.write(`${(c.t - start).toFixed(2)}\t${c.linear_x.toFixed(3)}\t${c.linear_y.toFixed(3)}\t${c.reason}\n`);
+          },
+        });
+        process.stderr.write(`${run.ticks.length} ticks, ${run.sampledFrames} frames sampled, ${run.backboneRuns} backbone passes, ${run.decodeErrors} decode errors\n`);
+      } finally {
+        await model.close();
+      }
+    },
+  );
+}
