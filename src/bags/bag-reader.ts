@@ -3,13 +3,21 @@
 // its files. Memory stays bounded: one chunk (MCAP) or one row (sqlite3) per
 // file being read, and split files are only opened for reading when the merge
 // reaches their start time.
+//
+// Lazy mode (`messages({ lazy: true })`) yields the same messages in the same
+// order with topic and times only: an MCAP file is walked through its chunks'
+// message indexes, a .db3 through (id, topic, time, length(data)); a payload
+// is read when load() / data() asks for it, synchronously, so that e.g. a
+// replay that samples one camera frame in twelve reads one in twelve. Memory:
+// the message indexes of the chunks the merge is in, plus (compressed chunks
+// only) two decompressed chunks. CRC checking differs: see mcap-reader.ts.
 
 import { readdir, readFile, stat, open } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { DecompressHandlers } from "@mcap/core";
 import { McapSource } from "./mcap-reader.js";
-import { toDecodedMessage, type DecodedMessage } from "./messages.js";
+import { decodeImageHead, toDecodedMessage, toDeferredImageMessage, type DecodedMessage } from "./messages.js";
 import { Db3Source } from "./sqlite-reader.js";
 import {
   BagError,
@@ -17,7 +25,8 @@ import {
   nsToSeconds,
   secondsToNs,
   type BagSource,
-  type RawBagRecord,
+  type LazyRawRecord,
+  type RecordFilter,
   type StorageId,
 } from "./source.js";
 
@@ -55,7 +64,46 @@ export type BagMessage =
   | (BagMessageCommon & { message: DecodedMessage; error?: undefined })
   | (BagMessageCommon & { message?: undefined; error: Error });
 
+export interface LoadOptions {
+  /**
+   * sensor_msgs Image / CompressedImage with the standard layout: decode the
+   * header and image fields from the record's first bytes now, and read the
+   * image bytes (`image.data`, and the message's `data`) only when first
+   * accessed, synchronously. Other types load whole.
+   */
+  deferImageData?: boolean;
+}
+
+/**
+ * A message of a lazy iteration (`bag.messages({ lazy: true })`): topic and
+ * times cost nothing, the payload is read from the file only by load() /
+ * data(). Reads are synchronous and work until bag.close(), also after the
+ * iteration has moved past the message.
+ */
+export interface LazyBagMessage {
+  readonly topic: string;
+  readonly type: string;
+  /** Log (receive) time in seconds. */
+  readonly logTime: number;
+  /** Log time in nanoseconds, exact. */
+  readonly logTimeNs: bigint;
+  /** The bag file the message came from. */
+  readonly file: string;
+  /** Position of the message in this stream (0-based, counting every yielded message). */
+  readonly index: number;
+  /** The serialized CDR bytes, read now. */
+  data(): Uint8Array;
+  /**
+   * Reads (each call again) and decodes the message: the BagMessage the eager
+   * stream yields, a decode failure in its `error`. Throws BagError when the
+   * stored record is torn or cannot be read.
+   */
+  load(options?: LoadOptions): BagMessage;
+}
+
 export interface MessagesOptions {
+  /** Eager (the default): every message read and decoded as it is yielded. */
+  lazy?: false;
   topics?: readonly string[];
   /** Seconds, inclusive. */
   startTime?: number;
@@ -64,6 +112,11 @@ export interface MessagesOptions {
   /** Exact bounds in ns; take precedence over startTime / endTime (a double holds epoch seconds to ~0.2 µs). */
   startTimeNs?: bigint;
   endTimeNs?: bigint;
+}
+
+/** Lazy iteration: payloads are read only by LazyBagMessage.load() / data(). */
+export interface LazyMessagesOptions extends Omit<MessagesOptions, "lazy"> {
+  lazy: true;
 }
 
 export interface Bag {
@@ -79,6 +132,13 @@ export interface Bag {
   readonly endTimeNs: bigint;
   readonly messageCount: number;
   topics(): BagTopic[];
+  /**
+   * Messages in log-time order across the bag's files. With `lazy: true`,
+   * LazyBagMessages whose payload is read only on demand. CRC: the eager
+   * stream checks each MCAP chunk's CRC (validateCrcs); lazily read records
+   * of uncompressed chunks get a framing check instead (mcap-reader.ts).
+   */
+  messages(options: LazyMessagesOptions): AsyncIterable<LazyBagMessage>;
   messages(options?: MessagesOptions): AsyncIterable<BagMessage>;
   close(): Promise<void>;
 }
@@ -258,15 +318,22 @@ class OpenedBag implements Bag {
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  messages(options: MessagesOptions = {}): AsyncIterable<BagMessage> {
-    const filter = {
+  messages(options: LazyMessagesOptions): AsyncIterable<LazyBagMessage>;
+  messages(options?: MessagesOptions): AsyncIterable<BagMessage>;
+  messages(options: MessagesOptions | LazyMessagesOptions = {}): AsyncIterable<BagMessage> | AsyncIterable<LazyBagMessage> {
+    const filter: RecordFilter = {
       topics: options.topics === undefined ? undefined : new Set(options.topics),
       startNs: options.startTimeNs ?? (options.startTime === undefined ? undefined : secondsToNs(options.startTime)),
       endNs: options.endTimeNs ?? (options.endTime === undefined ? undefined : secondsToNs(options.endTime)),
     };
     const sources = this.sources;
+    if (options.lazy === true) {
+      return {
+        [Symbol.asyncIterator]: () => lazyMessages(sources, filter)[Symbol.asyncIterator](),
+      };
+    }
     return {
-      [Symbol.asyncIterator]: () => merge(sources, filter)[Symbol.asyncIterator](),
+      [Symbol.asyncIterator]: () => eagerMessages(sources, filter)[Symbol.asyncIterator](),
     };
   }
 
@@ -277,62 +344,51 @@ class OpenedBag implements Bag {
   }
 }
 
-interface Head {
-  iter: AsyncGenerator<RawBagRecord, void, undefined>;
-  record: RawBagRecord;
+interface Head<R> {
+  iter: AsyncGenerator<R, void, undefined>;
+  record: R;
   order: number;
   file: string;
 }
 
-async function* merge(
+/** What the merge yields: the record and the file it came from (one object, reused). */
+interface Merged<R> {
+  record: R;
+  file: string;
+}
+
+async function* merge<R extends { logTimeNs: bigint }>(
   sources: readonly BagSource[],
-  filter: { topics?: ReadonlySet<string>; startNs?: bigint; endNs?: bigint },
-): AsyncGenerator<BagMessage, void, undefined> {
+  open: (source: BagSource) => AsyncGenerator<R, void, undefined>,
+): AsyncGenerator<Merged<R>, void, undefined> {
   // Split files are started lazily, in start-time order, so that a bag of
   // many sequential splits reads one file at a time; overlapping files are
   // merged message by message.
   const pending = sources
     .map((source, order) => ({ source, order }))
     .sort((a, b) => cmpNs(a.source.startNs, b.source.startNs) || a.order - b.order);
-  const active: Head[] = [];
-  let index = 0;
-  const min = (): Head | undefined => {
-    let best: Head | undefined;
+  const active: Head<R>[] = [];
+  const min = (): Head<R> | undefined => {
+    let best: Head<R> | undefined;
     for (const h of active) {
       if (best === undefined || h.record.logTimeNs < best.record.logTimeNs || (h.record.logTimeNs === best.record.logTimeNs && h.order < best.order)) best = h;
     }
     return best;
   };
+  const out = {} as Merged<R>;
   try {
     for (;;) {
       let head = min();
       while (pending.length > 0 && (head === undefined || pending[0]!.source.startNs <= head.record.logTimeNs)) {
         const { source, order } = pending.shift()!;
-        const iter = source.records(filter);
+        const iter = open(source);
         const first = await iter.next();
         if (first.done !== true) active.push({ iter, record: first.value, order, file: source.file });
         head = min();
       }
       if (head === undefined) return;
-      const rec = head.record;
-      const common = {
-        topic: rec.topic,
-        type: rec.type,
-        logTime: nsToSeconds(rec.logTimeNs),
-        logTimeNs: rec.logTimeNs,
-        data: rec.data,
-        file: head.file,
-        index: index++,
-      };
-      let out: BagMessage;
-      try {
-        out = { ...common, message: toDecodedMessage(rec.type, rec.decode(rec.data)) };
-      } catch (err) {
-        out = {
-          ...common,
-          error: new Error(`${head.file}: message #${common.index} on ${rec.topic} (${rec.type}) at ${common.logTime.toFixed(9)} s: ${errorText(err)}`, { cause: err }),
-        };
-      }
+      out.record = head.record;
+      out.file = head.file;
       yield out;
       const next = await head.iter.next();
       if (next.done === true) active.splice(active.indexOf(head), 1);
@@ -340,6 +396,116 @@ async function* merge(
     }
   } finally {
     await Promise.allSettled(active.map((h) => h.iter.return(undefined)));
+  }
+}
+
+function decodeError(file: string, index: number, topic: string, type: string, logTime: number, err: unknown): Error {
+  return new Error(`${file}: message #${index} on ${topic} (${type}) at ${logTime.toFixed(9)} s: ${errorText(err)}`, { cause: err });
+}
+
+async function* eagerMessages(sources: readonly BagSource[], filter: RecordFilter): AsyncGenerator<BagMessage, void, undefined> {
+  let index = 0;
+  for await (const { record: rec, file } of merge(sources, (s) => s.records(filter))) {
+    const common = {
+      topic: rec.topic,
+      type: rec.type,
+      logTime: nsToSeconds(rec.logTimeNs),
+      logTimeNs: rec.logTimeNs,
+      data: rec.data,
+      file,
+      index: index++,
+    };
+    let out: BagMessage;
+    try {
+      out = { ...common, message: toDecodedMessage(rec.type, rec.decode(rec.data)) };
+    } catch (err) {
+      out = { ...common, error: decodeError(file, common.index, rec.topic, rec.type, common.logTime, err) };
+    }
+    yield out;
+  }
+}
+
+/** Bytes of an image payload read to decode its head (header, sizes, encoding); more is read if a frame id is longer. */
+const IMAGE_HEAD_BYTES = 512;
+
+class LazyMessage implements LazyBagMessage {
+  readonly topic: string;
+  readonly type: string;
+  readonly logTime: number;
+  readonly logTimeNs: bigint;
+
+  constructor(
+    private readonly rec: LazyRawRecord,
+    readonly file: string,
+    readonly index: number,
+  ) {
+    this.topic = rec.topic;
+    this.type = rec.type;
+    this.logTimeNs = rec.logTimeNs;
+    this.logTime = nsToSeconds(rec.logTimeNs);
+  }
+
+  data(): Uint8Array {
+    return this.rec.read();
+  }
+
+  load(options: LoadOptions = {}): BagMessage {
+    const rec = this.rec;
+    if (options.deferImageData === true && rec.imageLayout !== undefined) {
+      const deferred = this.loadDeferred(rec.imageLayout);
+      if (deferred !== undefined) return deferred;
+    }
+    const data = this.data();
+    try {
+      return { ...this.common(data), message: toDecodedMessage(rec.type, rec.decode(data)) };
+    } catch (err) {
+      return { ...this.common(data), error: decodeError(this.file, this.index, rec.topic, rec.type, this.logTime, err) };
+    }
+  }
+
+  private common(data: Uint8Array): BagMessageCommon {
+    return { topic: this.topic, type: this.type, logTime: this.logTime, logTimeNs: this.logTimeNs, data, file: this.file, index: this.index };
+  }
+
+  /**
+   * The image message from its head, or undefined where that does not work
+   * (short head, unusual encapsulation, sizes that do not fit): then load()
+   * decodes the whole message, which gives the eager stream's exact result.
+   */
+  private loadDeferred(layout: NonNullable<LazyRawRecord["imageLayout"]>): BagMessage | undefined {
+    const rec = this.rec;
+    const size = rec.size();
+    let head = decodeImageHead(layout, rec.head(IMAGE_HEAD_BYTES));
+    if (head === undefined && size > IMAGE_HEAD_BYTES) head = decodeImageHead(layout, rec.head(Math.min(size, 64 * 1024)));
+    if (head === undefined || head.dataOffset + head.dataLength > size) return undefined;
+    const { dataOffset, dataLength } = head;
+    let message: DecodedMessage;
+    try {
+      message = toDeferredImageMessage(rec.type, head, () => rec.slice(dataOffset, dataOffset + dataLength));
+    } catch {
+      return undefined;
+    }
+    let data: Uint8Array | undefined;
+    const read = (): Uint8Array => this.data();
+    return {
+      topic: this.topic,
+      type: this.type,
+      logTime: this.logTime,
+      logTimeNs: this.logTimeNs,
+      get data(): Uint8Array {
+        return (data ??= read());
+      },
+      file: this.file,
+      index: this.index,
+      message,
+    };
+  }
+}
+
+async function* lazyMessages(sources: readonly BagSource[], filter: RecordFilter): AsyncGenerator<LazyBagMessage, void, undefined> {
+  let index = 0;
+  for await (const { record, file } of merge(sources, (s) => s.lazyRecords(filter))) {
+    yield new LazyMessage(record, file, index++);
   }
 }
 

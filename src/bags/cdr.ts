@@ -6,10 +6,75 @@ import {
   builtinDefinitions,
   fullDefinitionText,
   parseRos2Msg,
+  shortTypeName,
   type MessageDefinitions,
 } from "./msg-definitions.js";
 
 export type CdrDecode = (data: Uint8Array) => unknown;
+
+/**
+ * The two image types whose leading fields (header, sizes, encoding / format)
+ * lazy reading decodes by hand from a record's first bytes, leaving `data`
+ * in the file (messages.ts, decodeImageHead).
+ */
+export type ImageLayout = "image" | "compressed_image";
+
+const IMAGE_LAYOUT_TYPES: Record<string, ImageLayout> = {
+  "sensor_msgs/Image": "image",
+  "sensor_msgs/CompressedImage": "compressed_image",
+};
+
+type Definition = MessageDefinitions[number];
+
+/** A definition's wire layout as text: field names and types, nested types expanded. */
+function layoutSignature(defs: MessageDefinitions, root: Definition, depth = 0): string {
+  if (depth > 8) return "?";
+  return root.definitions
+    .filter((f) => f.isConstant !== true)
+    .map((f) => {
+      let t: string;
+      if (f.isComplex === true) {
+        const sub = defs.find((d) => d.name === f.type || (d.name !== undefined && shortTypeName(d.name) === shortTypeName(f.type)));
+        t = sub === undefined ? `?${f.type}` : `{${layoutSignature(defs, sub, depth + 1)}}`;
+      } else if (f.type === "time" || f.type === "duration") {
+        t = "{sec:int32,nanosec:uint32}";
+      } else {
+        t = f.type;
+      }
+      const arr = f.isArray === true ? `[${f.arrayLength ?? ""}]` : "";
+      const bound = f.upperBound !== undefined ? `<=${f.upperBound}` : "";
+      return `${f.name}:${t}${arr}${bound}`;
+    })
+    .join(",");
+}
+
+let standardSignatures: Map<string, string> | undefined;
+
+/** The image layout `defs` has, when it is exactly the standard one of `type`. */
+function imageLayoutOfDefs(type: string, defs: MessageDefinitions): ImageLayout | undefined {
+  const short = shortTypeName(type);
+  const layout = IMAGE_LAYOUT_TYPES[short];
+  if (layout === undefined) return undefined;
+  standardSignatures ??= new Map(
+    Object.keys(IMAGE_LAYOUT_TYPES).map((t) => {
+      const std = parseRos2Msg(fullDefinitionText(t));
+      return [t, layoutSignature(std, std[0]!)];
+    }),
+  );
+  const root = defs[0];
+  return root !== undefined && layoutSignature(defs, root) === standardSignatures.get(short) ? layout : undefined;
+}
+
+const imageLayouts = new WeakMap<CdrDecode, ImageLayout>();
+
+/**
+ * "image" / "compressed_image" when `decode` reads a sensor_msgs Image /
+ * CompressedImage with the standard field layout, so that its leading fields
+ * can be read without decoding the whole message; undefined otherwise.
+ */
+export function imageLayoutOf(decode: CdrDecode): ImageLayout | undefined {
+  return imageLayouts.get(decode);
+}
 
 /**
  * A decoder for one topic. Where no usable definition exists the decoder
@@ -25,7 +90,10 @@ export function makeDecoder(type: string, definitions: MessageDefinitions | unde
     };
   }
   const reader = new MessageReader(defs);
-  return (data) => reader.readMessage(data);
+  const decode: CdrDecode = (data) => reader.readMessage(data);
+  const layout = imageLayoutOfDefs(type, defs);
+  if (layout !== undefined) imageLayouts.set(decode, layout);
+  return decode;
 }
 
 /**

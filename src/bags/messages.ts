@@ -8,6 +8,7 @@ import type {
   RawImageMessage,
   StampedImage,
 } from "../model/image-message.js";
+import type { ImageLayout } from "./cdr.js";
 
 export interface Header {
   /** Seconds (sec + nanosec / 1e9). */
@@ -134,19 +135,23 @@ export function bytesPerPixel(encoding: string): number | undefined {
   return BYTES_PER_PIXEL[encoding];
 }
 
+function checkRawImage(type: string, width: number, height: number, step: number, encoding: string, dataBytes: number): void {
+  const bpp = bytesPerPixel(encoding);
+  if (bpp !== undefined && step < width * bpp) {
+    throw new Error(`${type}: step ${step} is less than width ${width} x ${bpp} bytes (${encoding})`);
+  }
+  if (dataBytes < step * height) {
+    throw new Error(`${type}: data has ${dataBytes} bytes, expected step ${step} x height ${height} = ${step * height}`);
+  }
+}
+
 function rawImage(o: Obj, type: string): RawImageMessage {
   const width = num(o, "width", type);
   const height = num(o, "height", type);
   const step = num(o, "step", type);
   const encoding = str(o, "encoding", type);
   const data = bytes(o, "data", type);
-  const bpp = bytesPerPixel(encoding);
-  if (bpp !== undefined && step < width * bpp) {
-    throw new Error(`${type}: step ${step} is less than width ${width} x ${bpp} bytes (${encoding})`);
-  }
-  if (data.byteLength < step * height) {
-    throw new Error(`${type}: data has ${data.byteLength} bytes, expected step ${step} x height ${height} = ${step * height}`);
-  }
+  checkRawImage(type, width, height, step, encoding, data.byteLength);
   return { kind: "raw", width, height, encoding, step, isBigEndian: num(o, "is_bigendian", type) !== 0, data };
 }
 
@@ -201,4 +206,120 @@ export function toStampedImage(msg: DecodedMessage): StampedImage | undefined {
   return msg.kind === "image" || msg.kind === "compressed_image"
     ? { stamp: msg.header.stamp, image: msg.image }
     : undefined;
+}
+
+/**
+ * The leading fields of a sensor_msgs Image / CompressedImage, read from the
+ * first bytes of its CDR payload, and where its `data` array lies in the
+ * payload: everything the pipeline needs before it decides to look at the
+ * pixels.
+ */
+export type ImageHead = {
+  header: Header;
+  /** Payload offset and length of the `data` bytes. */
+  dataOffset: number;
+  dataLength: number;
+} & (
+  | { layout: "image"; height: number; width: number; encoding: string; isBigEndian: boolean; step: number }
+  | { layout: "compressed_image"; format: string }
+);
+
+const utf8 = new TextDecoder("utf8");
+
+/**
+ * Decodes an image message's fields up to its data array's length from `head`
+ * (the payload's first bytes), for the standard layouts only (cdr.ts,
+ * imageLayoutOf). Undefined when `head` ends first or the encapsulation is
+ * not plain CDR: the caller then decodes the whole message, which also gives
+ * the exact error a malformed one has.
+ */
+export function decodeImageHead(layout: ImageLayout, head: Uint8Array): ImageHead | undefined {
+  // Encapsulation: 0x00 0x00 CDR big endian, 0x00 0x01 CDR little endian; alignment counts from byte 4.
+  if (head.byteLength < 4 || head[0] !== 0 || (head[1] !== 0 && head[1] !== 1)) return undefined;
+  const le = head[1] === 1;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let off = 4;
+  let short = false;
+  const u32 = (): number => {
+    off += (4 - ((off - 4) & 3)) & 3;
+    if (off + 4 > head.byteLength) {
+      short = true;
+      return 0;
+    }
+    const v = view.getUint32(off, le);
+    off += 4;
+    return v;
+  };
+  const i32 = (): number => {
+    const v = u32();
+    return v | 0;
+  };
+  const string = (): string => {
+    const n = u32();
+    if (short || off + n > head.byteLength) {
+      short = true;
+      return "";
+    }
+    const v = n <= 1 ? "" : utf8.decode(head.subarray(off, off + n - 1));
+    off += n;
+    return v;
+  };
+  const u8 = (): number => {
+    if (off + 1 > head.byteLength) {
+      short = true;
+      return 0;
+    }
+    return head[off++]!;
+  };
+  const sec = i32();
+  const nanosec = u32();
+  const frameId = string();
+  const header: Header = { stamp: sec + nanosec / 1e9, sec, nanosec, frame_id: frameId };
+  if (layout === "image") {
+    const height = u32();
+    const width = u32();
+    const encoding = string();
+    const isBigEndian = u8() !== 0;
+    const step = u32();
+    const dataLength = u32();
+    if (short) return undefined;
+    return { layout, header, height, width, encoding, isBigEndian, step, dataOffset: off, dataLength };
+  }
+  const format = string();
+  const dataLength = u32();
+  if (short) return undefined;
+  return { layout, header, format, dataOffset: off, dataLength };
+}
+
+/**
+ * The typed image message of a decoded head, its `data` read by `readData`
+ * on first access (then kept). Throws the same errors as toDecodedMessage
+ * for image sizes that do not fit the data.
+ */
+export function toDeferredImageMessage(type: string, head: ImageHead, readData: () => Uint8Array): ImageMsg | CompressedImageMsg {
+  let data: Uint8Array | undefined;
+  if (head.layout === "image") {
+    const { width, height, step, encoding, isBigEndian } = head;
+    checkRawImage(type, width, height, step, encoding, head.dataLength);
+    const image: RawImageMessage = {
+      kind: "raw",
+      width,
+      height,
+      encoding,
+      step,
+      isBigEndian,
+      get data(): Uint8Array {
+        return (data ??= readData());
+      },
+    };
+    return { kind: "image", header: head.header, image };
+  }
+  const image: CompressedImageMessage = {
+    kind: "compressed",
+    format: head.format,
+    get data(): Uint8Array {
+      return (data ??= readData());
+    },
+  };
+  return { kind: "compressed_image", header: head.header, image };
 }

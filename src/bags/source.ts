@@ -1,6 +1,6 @@
 // What every storage backend (one MCAP or one .db3 file) gives the bag reader.
 
-import type { CdrDecode } from "./cdr.js";
+import type { CdrDecode, ImageLayout } from "./cdr.js";
 
 export type StorageId = "mcap" | "sqlite3";
 
@@ -22,6 +22,34 @@ export interface RawBagRecord {
   decode: CdrDecode;
 }
 
+/**
+ * One message whose payload stays in the file until asked for (lazy
+ * iteration). Every read is synchronous (a positioned read of just this
+ * record, or a row fetch), so it can back a plain property getter; it stays
+ * valid until the source is closed, also after the iteration has moved on.
+ * A record whose stored framing does not match the index throws BagError
+ * naming the file and byte offset.
+ */
+export interface LazyRawRecord {
+  topic: string;
+  type: string;
+  logTimeNs: bigint;
+  decode: CdrDecode;
+  /** Set when the topic's definition has the standard sensor_msgs image layout (see cdr.ts). */
+  imageLayout: ImageLayout | undefined;
+  /** Size of the serialized payload in bytes. */
+  size(): number;
+  /** At least the first min(n, size()) bytes of the payload (possibly more). */
+  head(n: number): Uint8Array;
+  /** Payload bytes [start, end). */
+  slice(start: number, end: number): Uint8Array;
+  /**
+   * The whole payload, in an ArrayBuffer that ends where it ends (the CDR
+   * reader's typed arrays are bounded by the buffer, not the view).
+   */
+  read(): Uint8Array;
+}
+
 export interface RecordFilter {
   topics?: ReadonlySet<string>;
   startNs?: bigint;
@@ -38,6 +66,8 @@ export interface BagSource {
   topics(): SourceTopic[];
   /** Messages in log-time order, streamed: never more than a chunk / a row in memory. */
   records(filter: RecordFilter): AsyncGenerator<RawBagRecord, void, undefined>;
+  /** The same messages in the same order, with payloads read only on demand (see LazyRawRecord). */
+  lazyRecords(filter: RecordFilter): AsyncGenerator<LazyRawRecord, void, undefined>;
   close(): Promise<void>;
 }
 

@@ -7,12 +7,13 @@
 
 import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { makeDecoder, type CdrDecode } from "./cdr.js";
+import { imageLayoutOf, makeDecoder, type CdrDecode, type ImageLayout } from "./cdr.js";
 import { parseRos2Msg, type MessageDefinitions } from "./msg-definitions.js";
 import {
   BagError,
   errorText,
   type BagSource,
+  type LazyRawRecord,
   type RawBagRecord,
   type RecordFilter,
   type SourceTopic,
@@ -114,6 +115,49 @@ interface TopicRow {
   id: number;
   topic: SourceTopic;
   decode: CdrDecode;
+  imageLayout: ImageLayout | undefined;
+}
+
+/** A message row whose data is fetched by id when asked for. */
+class Db3LazyRecord implements LazyRawRecord {
+  readonly topic: string;
+  readonly type: string;
+  readonly decode: CdrDecode;
+  readonly imageLayout: ImageLayout | undefined;
+
+  constructor(
+    private readonly source: Db3Source,
+    readonly id: bigint,
+    readonly logTimeNs: bigint,
+    private readonly bytes: number,
+    row: TopicRow,
+  ) {
+    this.topic = row.topic.name;
+    this.type = row.topic.type;
+    this.decode = row.decode;
+    this.imageLayout = row.imageLayout;
+  }
+
+  size(): number {
+    return this.bytes;
+  }
+
+  head(n: number): Uint8Array {
+    return n >= this.bytes ? this.source.fetchData(this) : this.source.fetchData(this, n);
+  }
+
+  slice(start: number, end: number): Uint8Array {
+    if (!(start >= 0 && end >= start && end <= this.bytes)) {
+      throw new RangeError(`${this.source.file}: bytes [${start}, ${end}) are outside the ${this.bytes}-byte message row ${this.id}`);
+    }
+    const data = this.source.fetchData(this);
+    // A plain Uint8Array view (Buffer#slice would also be a view, but a Buffer).
+    return new Uint8Array(data.buffer, data.byteOffset + start, end - start);
+  }
+
+  read(): Uint8Array {
+    return this.source.fetchData(this);
+  }
 }
 
 export class Db3Source implements BagSource {
@@ -184,6 +228,7 @@ export class Db3Source implements BagSource {
           return {
             id,
             decode,
+            imageLayout: format === "cdr" ? imageLayoutOf(decode) : undefined,
             topic: {
               name: String(r["name"]),
               type,
@@ -273,7 +318,100 @@ export class Db3Source implements BagSource {
     }
   }
 
+  async *lazyRecords(filter: RecordFilter): AsyncGenerator<LazyRawRecord, void, undefined> {
+    const rows = this.topicRows.filter((r) => filter.topics === undefined || filter.topics.has(r.topic.name));
+    if (rows.length === 0) return;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const { where, params } = this.whereClause(rows, filter);
+    // length(data) comes from the row's record header: sqlite does not read a blob's overflow pages for it.
+    const sql = `SELECT id, topic_id, timestamp, length(data) AS size FROM messages${where} ORDER BY timestamp, id`;
+    const order = Db3Source.connect(this.file);
+    let it: IterableIterator<unknown> | undefined;
+    let index = 0;
+    let lastNs: bigint | undefined;
+    try {
+      try {
+        it = order.prepare(sql).safeIntegers(true).iterate(...params);
+      } catch (err) {
+        throw new BagError(this.file, `cannot query messages: ${errorText(err)}`, { messageIndex: 0 }, { cause: err });
+      }
+      for (;;) {
+        let row: Row;
+        try {
+          const next = it.next();
+          if (next.done === true) return;
+          row = next.value as Row;
+        } catch (err) {
+          const after = lastNs === undefined ? "before the first message" : `after timestamp ${lastNs} ns`;
+          throw new BagError(this.file, `sqlite error reading messages ${after}: ${errorText(err)}`, { messageIndex: index }, { cause: err });
+        }
+        const topic = byId.get(Number(row["topic_id"]));
+        if (topic === undefined) continue;
+        const logTimeNs = toBig(row["timestamp"]);
+        lastNs = logTimeNs;
+        index++;
+        yield new Db3LazyRecord(this, toBig(row["id"]), logTimeNs, Number(toBig(row["size"])), topic);
+      }
+    } finally {
+      it?.return?.();
+      order.close();
+    }
+  }
+
+  private whereClause(rows: TopicRow[], filter: RecordFilter): { where: string; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (rows.length < this.topicRows.length) {
+      where.push(`topic_id IN (${rows.map(() => "?").join(", ")})`);
+      params.push(...rows.map((r) => r.id));
+    }
+    if (filter.startNs !== undefined) {
+      where.push("timestamp >= ?");
+      params.push(filter.startNs);
+    }
+    if (filter.endNs !== undefined) {
+      where.push("timestamp <= ?");
+      params.push(filter.endNs);
+    }
+    return { where: where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "", params };
+  }
+
+  /** Lazily read rows: one connection for the source's life (closed by close()), so a message stays readable after the iteration ends. */
+  private blobs: { db: Database; all: Statement; head: Statement } | undefined;
+  private closed = false;
+
+  /** A row's data, or its first `n` bytes. */
+  fetchData(rec: Db3LazyRecord, n?: number): Uint8Array {
+    if (this.closed) throw new BagError(this.file, "read after the bag was closed (a lazily read message is valid only until bag.close())", {});
+    let data: unknown;
+    try {
+      if (this.blobs === undefined) {
+        const db = Db3Source.connect(this.file);
+        try {
+          this.blobs = {
+            db,
+            all: db.prepare("SELECT data FROM messages WHERE id = ?"),
+            head: db.prepare("SELECT substr(data, 1, ?) AS data FROM messages WHERE id = ?"),
+          };
+        } catch (err) {
+          db.close();
+          throw err;
+        }
+      }
+      const row = (n === undefined ? this.blobs.all.get(rec.id) : this.blobs.head.get(n, rec.id)) as Row | undefined;
+      if (row === undefined) throw new Error("the row is gone");
+      data = row["data"];
+    } catch (err) {
+      if (err instanceof BagError) throw err;
+      throw new BagError(this.file, `sqlite error reading message row ${rec.id} (timestamp ${rec.logTimeNs} ns): ${errorText(err)}`, {}, { cause: err });
+    }
+    return data instanceof Uint8Array ? data : new Uint8Array();
+  }
+
   async close(): Promise<void> {
-    // Connections are per iteration; nothing stays open between calls.
+    // The iteration connections are per call; only lazy reads keep one open.
+    this.closed = true;
+    this.blobs?.db.close();
+    this.blobs = undefined;
   }
 }

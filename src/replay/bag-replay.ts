@@ -112,7 +112,12 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
   let lastProgress = -1;
   pipeline.start();
   const wanted = [topics.image, topics.instruction, topics.cmdVel, topics.estop].filter((t): t is BagTopic => t !== null).map((t) => t.name);
-  for await (const m of bag.messages({ topics: wanted })) {
+  // Lazy: only the camera frames the pipeline samples (one per frame_interval_s)
+  // have their pixels read, on first access of image.data; the header and image
+  // fields of every frame are decoded from its first bytes (so headerStamps and
+  // per-frame decode errors work as before).
+  for await (const lazy of bag.messages({ topics: wanted, lazy: true })) {
+    const m = lazy.load({ deferImageData: true });
     await clock.advanceTo(Math.max(clock.now(), m.logTime));
     if (m.error) {
       decodeErrors++;
