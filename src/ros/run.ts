@@ -1,0 +1,106 @@
+// What `ros2 run mobile_vla_ros <node>` does (main.ts is only the entry point, so
+// this stays importable by tests): load rclnodejs, init with the process's
+// --ros-args, build the node, spin, and on SIGINT / SIGTERM / the teleop's quit
+// shut the node down cleanly BEFORE rclnodejs (its own SIGINT handler would shut
+// the context down first and the final zero command would never leave).
+import { loadRclnodejs } from "./load-rclnodejs.js";
+import { PolicyNode } from "./policy-node.js";
+import type { Rclnodejs, RosNode } from "./rclnodejs-api.js";
+import { RecorderNode } from "./recorder-node.js";
+import { TeleopNode } from "./teleop-node.js";
+
+export const NODE_NAMES = ["vla_policy", "episode_recorder", "vla_teleop"] as const;
+export type NodeName = (typeof NODE_NAMES)[number];
+
+export const USAGE = `usage: main.js <${NODE_NAMES.join(" | ")}> [--ros-args ...]`;
+
+export interface RunDeps {
+  load?: () => Promise<Rclnodejs>;
+  /** Signal registration (process.once by default). */
+  onSignal?: (signal: "SIGINT" | "SIGTERM", handler: () => void) => void;
+  stderr?: (line: string) => void;
+}
+
+/** A started node: the rclnodejs node to spin and how to stop it. */
+interface Started {
+  node: RosNode;
+  stop(): Promise<void>;
+}
+
+async function startNode(name: NodeName, rcl: Rclnodejs, requestExit: () => void): Promise<Started> {
+  switch (name) {
+    case "vla_policy": {
+      const n = await PolicyNode.create({ rcl });
+      n.start();
+      return { node: n.node, stop: () => n.shutdown() };
+    }
+    case "episode_recorder": {
+      const n = new RecorderNode({ rcl });
+      return { node: n.node, stop: () => n.shutdown() };
+    }
+    case "vla_teleop": {
+      const n = new TeleopNode({ rcl, onQuit: requestExit });
+      n.start();
+      return { node: n.node, stop: async () => n.shutdown() };
+    }
+  }
+}
+
+/**
+ * Runs one node until a signal (or the teleop's quit); resolves to the process
+ * exit code. Start failures (rclnodejs missing, bad parameters, a model that
+ * does not load) are printed as one message and give 1.
+ */
+export async function runNode(argv: readonly string[], deps: RunDeps = {}): Promise<number> {
+  const err = deps.stderr ?? ((l: string) => process.stderr.write(l + "\n"));
+  const name = argv[0];
+  if (!(NODE_NAMES as readonly string[]).includes(name ?? "")) {
+    err(`${name === undefined ? "no node name given" : `unknown node ${JSON.stringify(name)}`}\n${USAGE}`);
+    return 2;
+  }
+  const node = name as NodeName;
+  let rcl: Rclnodejs;
+  try {
+    rcl = await (deps.load ?? loadRclnodejs)();
+  } catch (e) {
+    err(`${node}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  rcl.removeSignalHandlers?.();
+  let exitRequested!: () => void;
+  const exit = new Promise<void>((r) => (exitRequested = r));
+  const onSignal = deps.onSignal ?? ((sig, h) => void process.once(sig, h));
+  onSignal("SIGINT", () => exitRequested());
+  onSignal("SIGTERM", () => exitRequested());
+  let started: Started;
+  try {
+    await rcl.init();
+    started = await startNode(node, rcl, () => exitRequested());
+  } catch (e) {
+    err(e instanceof Error ? e.message : String(e));
+    try {
+      rcl.shutdown();
+    } catch {
+      // Already down: nothing to release.
+    }
+    return 1;
+  }
+  // rclnodejs >= 0.18 spins from the node; older versions from the module.
+  if (typeof started.node.spin === "function") started.node.spin();
+  else rcl.spin(started.node);
+  await exit;
+  let code = 0;
+  try {
+    await started.stop();
+  } catch (e) {
+    err(`${node}: shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+    code = 1;
+  }
+  try {
+    started.node.destroy();
+    rcl.shutdown();
+  } catch (e) {
+    err(`${node}: rclnodejs shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return code;
+}

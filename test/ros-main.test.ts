@@ -1,0 +1,89 @@
+// The entry point without ROS: rclnodejs is absent here, which must give one clear
+// message; with a fake rclnodejs a node runs, stops on SIGINT and releases ROS.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { VirtualClock } from "../src/control/clock.js";
+import { loadRclnodejs, RclnodejsMissingError } from "../src/ros/load-rclnodejs.js";
+import { runNode } from "../src/ros/run.js";
+import { FakeRcl, override } from "./ros-fake-rclnodejs.js";
+
+const HOW_TO = /source \/opt\/ros\/<distro>\/setup\.bash and run `npm install rclnodejs`/;
+
+test("the lazy loader says rclnodejs is not installed (it is not, here) and how to fix it", async () => {
+  await assert.rejects(loadRclnodejs(), (e: unknown) => {
+    assert.ok(e instanceof RclnodejsMissingError, `a RclnodejsMissingError, got ${String(e)}`);
+    assert.match(e.message, /^rclnodejs is not installed: on the robot, /);
+    assert.match(e.message, HOW_TO);
+    return true;
+  });
+});
+
+test("the loader names a broken install (ROS 2 not sourced) and a module that is not rclnodejs", async () => {
+  const native = Object.assign(new Error("librcl.so: cannot open shared object file"), { code: "ERR_DLOPEN_FAILED" });
+  await assert.rejects(loadRclnodejs(async () => { throw native; }), (e: unknown) => {
+    assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
+    assert.match(e.message, /rclnodejs failed to load .*librcl\.so/);
+    assert.match(e.message, HOW_TO);
+    return true;
+  });
+  await assert.rejects(loadRclnodejs(async () => ({ default: { hello: 1 } })), /no init\/createNode\/Parameter/);
+  const fake = new FakeRcl(new VirtualClock());
+  assert.equal(await loadRclnodejs(async () => ({ default: fake })), fake, "the CommonJS module arrives as the default export");
+});
+
+test("runNode: unknown node name -> usage, 2; missing rclnodejs -> the message, 1", async () => {
+  const lines: string[] = [];
+  assert.equal(await runNode(["vla_pilot"], { stderr: (l) => lines.push(l) }), 2);
+  assert.match(lines.join("\n"), /unknown node "vla_pilot"\nusage: .*vla_policy \| episode_recorder \| vla_teleop/);
+  lines.length = 0;
+  assert.equal(await runNode([], { stderr: (l) => lines.push(l) }), 2);
+  lines.length = 0;
+  assert.equal(await runNode(["vla_policy"], { stderr: (l) => lines.push(l), onSignal: () => {} }), 1);
+  assert.match(lines.join("\n"), /^vla_policy: rclnodejs is not installed/);
+});
+
+test("runNode: bad policy parameters -> refused by name, ROS shut down, 1", async () => {
+  const rcl = new FakeRcl(new VirtualClock(), [override("model", "/nowhere"), override("control_rate_hz", 0)]);
+  const lines: string[] = [];
+  const code = await runNode(["vla_policy"], { load: async () => rcl, stderr: (l) => lines.push(l), onSignal: () => {} });
+  assert.equal(code, 1);
+  assert.match(lines.join("\n"), /refusing to start: .*control_rate_hz/s);
+  assert.ok(rcl.initialized && rcl.shutdownCalled, "init, then shutdown on the failure");
+});
+
+test("runNode: the recorder runs until SIGINT, saves nothing when idle, destroys its node and shuts ROS down", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "ros-main-"));
+  try {
+    const rcl = new FakeRcl(new VirtualClock({ start: 1_764_764_710 }), [override("output_dir", dir)]);
+    const handlers = new Map<string, () => void>();
+    const running = runNode(["episode_recorder"], { load: async () => rcl, onSignal: (s, h) => void handlers.set(s, h) });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(rcl.initialized, "rclnodejs initialised");
+    assert.equal(rcl.nodes.length, 1);
+    assert.equal(rcl.nodes[0]!.name(), "episode_recorder");
+    assert.ok(!rcl.nodes[0]!.destroyed, "running");
+    assert.deepEqual([...handlers.keys()].sort(), ["SIGINT", "SIGTERM"]);
+    handlers.get("SIGINT")!();
+    assert.equal(await running, 0);
+    assert.ok(rcl.nodes[0]!.destroyed && rcl.shutdownCalled, "node destroyed, rclnodejs shut down");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("main.js as a process: no rclnodejs -> exit 1 with the message on stderr", () => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ts = path.join(here, "../src/ros/main.ts");
+  const js = path.join(here, "../src/ros/main.js");
+  // From test/ (tsx) run the TypeScript entry through tsx; from dist/test/ run the compiled one.
+  const args = existsSync(ts) ? ["--import", "tsx", ts, "vla_policy"] : [js, "vla_policy"];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 20_000, env: { ...process.env, ROS_DISTRO: "" } });
+  assert.equal(r.status, 1, `exit 1, got ${r.status}; stderr: ${r.stderr}`);
+  assert.match(r.stderr, /rclnodejs is not installed: on the robot, source \/opt\/ros/);
+});
