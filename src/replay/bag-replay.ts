@@ -42,6 +42,8 @@ export interface BagReplayOptions {
   /** How long one teleop command stays in force (the base's auto-stop). */
   teleopHoldS?: number;
   onProgress?: (fraction: number) => void;
+  /** Every command the pipeline publishes, as the robot would receive it. */
+  onCommand?: (cmd: Command) => void;
 }
 
 const IMAGE_TYPES = [IMAGE_TYPE, COMPRESSED_IMAGE_TYPE];
@@ -103,7 +105,10 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
     scheduler: clock,
     params: { ...o.params, instruction: fallback ?? "" },
     model: manifest,
-    sink: (c) => commands.push(c),
+    sink: (c) => {
+      commands.push(c);
+      o.onCommand?.(c);
+    },
     onChunk: (c) => chunks.push(c),
   });
   const track = new TeleopTrack(o.teleopHoldS ?? 0.4);
