@@ -162,7 +162,12 @@ export class FakeRcl implements Rclnodejs {
     return n;
   }
 
-  spin(): void {}
+  /** Nodes handed to spin(), in order. */
+  readonly spun: RosNode[] = [];
+
+  spin(node: RosNode): void {
+    this.spun.push(node);
+  }
 
   shutdown(): void {
     this.shutdownCalled = true;

@@ -63,10 +63,15 @@ test("runNode: the recorder runs until SIGINT, saves nothing when idle, destroys
     const rcl = new FakeRcl(new VirtualClock({ start: 1_764_764_710 }), [override("output_dir", dir)]);
     const handlers = new Map<string, () => void>();
     const running = runNode(["episode_recorder"], { load: async () => rcl, onSignal: (s, h) => void handlers.set(s, h) });
-    await new Promise((r) => setTimeout(r, 20));
+    // Start-up is promise chains only: wait until the node is spinning, however long that takes.
+    let ended = false;
+    void running.finally(() => (ended = true));
+    while (rcl.spun.length === 0 && !ended) await new Promise((r) => setImmediate(r));
+    assert.ok(!ended, "runNode is still running (it did not fail at start)");
     assert.ok(rcl.initialized, "rclnodejs initialised");
     assert.equal(rcl.nodes.length, 1);
     assert.equal(rcl.nodes[0]!.name(), "episode_recorder");
+    assert.equal(rcl.spun[0], rcl.nodes[0], "the recorder's node is spinning");
     assert.ok(!rcl.nodes[0]!.destroyed, "running");
     assert.deepEqual([...handlers.keys()].sort(), ["SIGINT", "SIGTERM"]);
     handlers.get("SIGINT")!();
