@@ -142,8 +142,35 @@ function lz4LiteralFrame(data: Uint8Array): Uint8Array {
   return Uint8Array.from(parts);
 }
 
+/**
+ * A valid zstd frame of raw (stored) blocks, built from the format spec (RFC 8878):
+ * zstd-compressed chunks, which `ros2 bag record -s mcap` writes by default, without a
+ * zstd compressor in the test. Single segment, 8-byte content size, no checksum.
+ */
+function zstdRawFrame(data: Uint8Array): Uint8Array {
+  const header = [0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+  const size = new Uint8Array(8);
+  new DataView(size.buffer).setBigUint64(0, BigInt(data.length), true);
+  const parts: Uint8Array[] = [Uint8Array.from(header), size];
+  const MAX = 128 * 1024;
+  for (let off = 0; off < data.length || off === 0; off += MAX) {
+    const block = data.subarray(off, Math.min(data.length, off + MAX));
+    const last = off + MAX >= data.length ? 1 : 0;
+    const h = (block.length << 3) | (0 << 1) | last;
+    parts.push(Uint8Array.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]), block);
+    if (data.length === 0) break;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Writes messages in the order given (log times may go back: overlapping chunks). */
-async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: number; lz4?: boolean }): Promise<void> {
+async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: number; lz4?: boolean; zstd?: boolean }): Promise<void> {
   const handle = await open(file, "w");
   let pos = 0n;
   const writer = new McapWriter({
@@ -155,7 +182,12 @@ async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: num
       position: () => pos,
     },
     chunkSize: options.chunkSize,
-    compressChunk: options.lz4 === true ? (d) => ({ compression: "lz4", compressedData: lz4LiteralFrame(d) }) : undefined,
+    compressChunk:
+      options.lz4 === true
+        ? (d) => ({ compression: "lz4", compressedData: lz4LiteralFrame(d) })
+        : options.zstd === true
+          ? (d) => ({ compression: "zstd", compressedData: zstdRawFrame(d) })
+          : undefined,
   });
   await writer.start({ profile: "ros2", library: "bag-lazy.test" });
   const schemas = new Map<string, number>();
@@ -306,6 +338,25 @@ test("overlapping chunks in one file are merged by log time, ties by chunk then 
   const n = await assertSameAsEager(file);
   assert.equal(n, 24);
   await assertSameAsEager(file, { topics: ["/s"], startTimeNs: 15n, endTimeNs: 95n });
+});
+
+test("zstd-compressed MCAP (the rosbag2 default) reads on Node 20, eager and lazy, the same as uncompressed", async () => {
+  const plainFile = join(dir, "zplain.mcap");
+  const packed = join(dir, "zpacked.mcap");
+  const msgs: RawMsg[] = [];
+  for (let i = 0; i < 10; i++) {
+    msgs.push({ topic: "/img", type: "sensor_msgs/msg/Image", logTime: BigInt(i) * 1000n, message: image(i, 80, 60) });
+    msgs.push({ topic: "/s", type: "std_msgs/msg/String", logTime: BigInt(i) * 1000n + 7n, message: { data: `z${i}` } });
+  }
+  await writeMcap(plainFile, msgs, { chunkSize: 30_000 });
+  await writeMcap(packed, msgs, { chunkSize: 30_000, zstd: true });
+  const readable = await FileReadable.open(packed);
+  const index = await McapIndexedReader.Initialize({ readable });
+  await readable.close();
+  assert.ok(index.chunkIndexes.length >= 2 && index.chunkIndexes.every((c) => c.compression === "zstd"), "chunks must be zstd-compressed");
+  const withoutFile = (ms: Record<string, unknown>[]) => ms.map(({ file: _file, ...rest }) => rest);
+  assert.deepEqual(withoutFile(await eager(packed)), withoutFile(await eager(plainFile)), "zstd chunks must decode to the same messages");
+  await assertSameAsEager(packed);
 });
 
 test("lz4-compressed MCAP: lazy equals eager, chunks decompressed on demand and again after the cache let them go; CRC checked", async () => {
