@@ -4,7 +4,8 @@ import { modelCommand } from "./model-command.js";
 import { demoCommand } from "./demo-command.js";
 import { evalCommand } from "./eval-command.js";
 import { bagCommand } from "./bag-command.js";
+import { episodesCommand } from "./episodes-command.js";
 
 export type CommandModule = (y: Argv) => Argv;
 
-export const commands: CommandModule[] = [demoCommand, evalCommand, bagCommand, modelCommand];
+export const commands: CommandModule[] = [demoCommand, evalCommand, bagCommand, episodesCommand, modelCommand];
