@@ -49,9 +49,10 @@ class FakeFactory implements EpisodeSinkFactory {
   }
 }
 
-// Images carry their own time in `format` so a test can tell which camera frame was stored.
-const img = (t: number): ImageMessage => ({ kind: "compressed", format: `t=${t.toFixed(3)}`, data: new Uint8Array(0) });
-const shot = (f: CapturedFrame): [string, string, number[]] => [f.eventType, (f.image as { format: string }).format, [...f.action]];
+// Images carry their own time in `format` so a test can tell which camera frame was stored;
+// the bytes start like a JPEG, which is all the state machine checks before spending a capture.
+const img = (t: number): ImageMessage => ({ kind: "compressed", format: `jpeg t=${t.toFixed(3)}`, data: Uint8Array.from([0xff, 0xd8, 0xff]) });
+const shot = (f: CapturedFrame): [string, string, number[]] => [f.eventType, (f.image as { format: string }).format.replace(/^jpeg /, ""), [...f.action]];
 
 /** Camera frames every `dt` from t0 (exclusive) to t1 (inclusive), like a 30 fps camera. */
 function camera(sm: EpisodeStateMachine, t0: number, t1: number, dt = 0.1): void {
@@ -96,7 +97,7 @@ test("on_action: episode_start at rest, one frame per key just after it, space w
     ["stop_action", "t=102.600", STOP],
   ]);
   assert.deepEqual(f.last.closedAt, new Date(103_050));
-  assert.deepEqual(sm.episodeStats, { frames: 4, dropped: 0 });
+  assert.deepEqual(sm.episodeStats, { frames: 4, dropped: 0, skipped: 0 });
   assert.equal(sm.recording, false);
 });
 
@@ -154,7 +155,7 @@ test("a frame still waiting when the next command comes is taken from the newest
     ["stop_action", "t=1.500", STOP],
     ["start_action", "t=1.600", W],
   ]);
-  assert.deepEqual(sm.episodeStats, { frames: 4, dropped: 1 });
+  assert.deepEqual(sm.episodeStats, { frames: 4, dropped: 1, skipped: 0 });
 });
 
 test("a key pressed before the first camera frame of the episode waits behind episode_start", () => {
@@ -278,4 +279,19 @@ test("a failed save reaches onError even when nobody awaits the result, and the 
   assert.equal(tr.kind, "stopped");
   if (tr.kind === "stopped") await assert.rejects(tr.result, /disk full/);
   assert.deepEqual(errors.map((e) => e.message), ["disk full"]);
+});
+
+test("a broken camera frame does not use up a key press: the next good frame is captured for it", () => {
+  const errors: Error[] = [];
+  const { sm, f } = machine({ onError: (e) => errors.push(e) });
+  sm.onEpisodeCommand(0, "start");
+  sm.onImage(0.05, img(0.05));
+  sm.onCommand(0.2, W);
+  sm.onImage(0.3, { kind: "raw", width: 4, height: 2, encoding: "bgr8", step: 12, isBigEndian: false, data: new Uint8Array(10) });
+  sm.onImage(0.35, { kind: "compressed", format: "jpeg", data: Uint8Array.from([1, 2, 3]) });
+  sm.onImage(0.4, img(0.4));
+  assert.deepEqual(f.last.frames.map(shot), [["episode_start", "t=0.050", STOP], ["start_action", "t=0.400", W]]);
+  assert.equal(errors.length, 2, `two skipped frames reported: ${errors.map((e) => e.message).join(" | ")}`);
+  assert.match(errors[0]!.message, /skipped \(image\.data: 10 bytes is shorter than step\*height/);
+  assert.equal(sm.episodeStats.skipped, 2);
 });

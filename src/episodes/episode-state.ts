@@ -27,7 +27,8 @@
 // "Active command at t": the last command at or before t if it is younger than the
 // hold time (the teleop's auto-stop, 0.4 s), else zero.
 import type { ImageMessage } from "../model/image-message.js";
-import type { Action3 } from "./episode-writer.js";
+import { imageProblem } from "../model/decode-image.js";
+import { EpisodeError, type Action3 } from "./episode-writer.js";
 
 export type EpisodeEventType = "episode_start" | "start_action" | "stop_action";
 export type CapturePolicy = "on_action" | "interval";
@@ -135,6 +136,8 @@ export type EpisodeTransition =
 
 export interface EpisodeStats {
   frames: number;
+  /** Camera frames that could not be used (bad fields, not a jpeg/png); their capture went to the next good frame. */
+  skipped: number;
   /** Frames asked for but never taken (see the header). */
   dropped: number;
 }
@@ -169,7 +172,7 @@ export class EpisodeStateMachine {
   private actionPending: ActionRequest | null = null;
   private nextIntervalT = 0;
   private lastImage: { t: number; image: ImageMessage; used: boolean } | null = null;
-  private stats: EpisodeStats = { frames: 0, dropped: 0 };
+  private stats: EpisodeStats = { frames: 0, dropped: 0, skipped: 0 };
 
   constructor(
     private readonly sinks: EpisodeSinkFactory,
@@ -227,6 +230,13 @@ export class EpisodeStateMachine {
 
   onImage(t: number, image: ImageMessage): void {
     if (!this.sink) return;
+    // A broken frame must not use up a key press's capture: the next good frame takes it.
+    const problem = imageProblem(image);
+    if (problem) {
+      this.stats.skipped++;
+      this.onError(new EpisodeError("frame", `camera frame at t=${t.toFixed(3)}`, `skipped (${problem.message}); the capture it was due for goes to the next good frame`));
+      return;
+    }
     this.lastImage = { t, image, used: false };
     if (this.startPending) {
       if (t < this.startT) return;
@@ -270,7 +280,7 @@ export class EpisodeStateMachine {
         this.startPending = true;
         this.actionPending = null;
         this.lastImage = null;
-        this.stats = { frames: 0, dropped: 0 };
+        this.stats = { frames: 0, dropped: 0, skipped: 0 };
         return { kind: "started", t, startTime };
       }
       case "stop": {

@@ -107,6 +107,33 @@ export function decodeRawImage(img: RawImageMessage, order: ChannelOrder): Packe
   return packView(rawImageView(img, order));
 }
 
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * What can be known about a message without decoding pixels: raw fields fully
+ * checked, compressed ones by format and magic bytes. Synchronous, so a caller that
+ * must not spend an event (a captured key press) on a broken frame can skip it.
+ */
+export function imageProblem(img: ImageMessage): ImageError | null {
+  try {
+    if (img.kind === "raw") {
+      rawImageView(img, "rgb");
+      return null;
+    }
+    const kind = compressedKind(img.format);
+    if (!kind) return new ImageError("format", `${JSON.stringify(img.format)} is not a supported compressed format; expected jpeg or png`);
+    const magic = kind === "jpeg" ? JPEG_MAGIC : PNG_MAGIC;
+    if (img.data.length < magic.length || magic.some((b, i) => img.data[i] !== b)) {
+      return new ImageError("data", `the ${img.data.length} bytes do not start like a ${kind} file`);
+    }
+    return null;
+  } catch (e) {
+    if (e instanceof ImageError) return e;
+    throw e;
+  }
+}
+
 /** "jpeg" or "png" from a CompressedImage format string, or null. */
 export function compressedKind(format: string): "jpeg" | "png" | null {
   const f = format.toLowerCase();
