@@ -22,11 +22,11 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 test("the table has exactly the documented names, and its defaults are the documented ones", () => {
   assert.deepEqual(PARAM_NAMES, [
-    "model", "provider", "threads", "instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
+    "model", "provider", "threads", "graph_optimization", "instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
     "ensemble_k", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "stamped", "frame_id",
   ]);
   assert.deepEqual(parseParams({}), {
-    model: "", provider: "cpu", threads: 0, instruction: "", frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
+    model: "", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "", frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
     aggregation: "latest", ensemble_k: 0.01, max_linear_x: 1.0, max_linear_y: 1.0, max_accel: 2.0, max_decel: 4.0,
     deadband: 0.05, watchdog_timeout_s: 1.0, stamped: false, frame_id: "base_link",
   });
@@ -35,12 +35,12 @@ test("the table has exactly the documented names, and its defaults are the docum
 
 test("command-line strings parse to the table's types", () => {
   const p = parseParams({
-    model: "models/tiny", provider: "cuda", threads: "4", instruction: "go to the basket", frame_interval_s: "0.5",
+    model: "models/tiny", provider: "cuda", threads: "4", graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: "0.5",
     window_fill: "pad", control_rate_hz: "30", aggregation: "ensemble", ensemble_k: "0.1", max_linear_x: "1.15",
     max_linear_y: "0.8", max_accel: "inf", max_decel: "0", deadband: "0", watchdog_timeout_s: "2.5", stamped: "true", frame_id: "base",
   });
   assert.deepEqual(p, {
-    model: "models/tiny", provider: "cuda", threads: 4, instruction: "go to the basket", frame_interval_s: 0.5,
+    model: "models/tiny", provider: "cuda", threads: 4, graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: 0.5,
     window_fill: "pad", control_rate_hz: 30, aggregation: "ensemble", ensemble_k: 0.1, max_linear_x: 1.15,
     max_linear_y: 0.8, max_accel: Infinity, max_decel: 0, deadband: 0, watchdog_timeout_s: 2.5, stamped: true, frame_id: "base",
   });

@@ -6,7 +6,7 @@ import path from "node:path";
 import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { ManifestError } from "../src/model/manifest.js";
-import { availableProviders } from "../src/model/runtime.js";
+import { availableProviders, sessionOptions } from "../src/model/runtime.js";
 
 let root: string;
 let good: string;
@@ -66,6 +66,21 @@ test("a backbone with external data (as > 2 GB backbones are stored) loads from 
   const fa = await a.runBackbone(pixels, a.tokenizer.encode("go left"));
   const fb = await b.runBackbone(pixels, b.tokenizer.encode("go left"));
   assert.deepEqual([...fb], [...fa]);
+  await a.close();
+  await b.close();
+});
+
+test("the graph optimisation level reaches the session and does not change the result", async () => {
+  assert.equal(sessionOptions({ provider: "cpu", threads: 1, graphOptimization: "disabled", deviceId: 0 }).graphOptimizationLevel, "disabled");
+  assert.equal(sessionOptions({ provider: "cpu", threads: 1, graphOptimization: "disabled", deviceId: 0 }).intraOpNumThreads, 1);
+  const a = await VlaModel.load(good, { runtime: { graphOptimization: "all" } });
+  const b = await VlaModel.load(good, { runtime: { graphOptimization: "disabled" } });
+  assert.equal(b.runtime.graphOptimization, "disabled");
+  const pixels = new Float32Array(3 * 32 * 32).map((_, i) => (i % 89) / 89);
+  const fa = await a.runBackbone(pixels, a.tokenizer.encode("go right"));
+  const fb = await b.runBackbone(pixels, b.tokenizer.encode("go right"));
+  const d = Math.max(...fa.map((v, i) => Math.abs(v - fb[i]!)));
+  assert.ok(d < 1e-5, `optimised and unoptimised graphs differ by ${d}`);
   await a.close();
   await b.close();
 });

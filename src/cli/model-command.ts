@@ -2,7 +2,7 @@
 import type { Argv } from "yargs";
 import { performance } from "node:perf_hooks";
 import { makeTinyModel } from "../model/tiny-model.js";
-import { PROVIDERS, graphInputs, graphOutputs, type Provider, type TensorInfo } from "../model/runtime.js";
+import { GRAPH_OPTIMIZATIONS, PROVIDERS, graphInputs, graphOutputs, type GraphOptimization, type Provider, type TensorInfo } from "../model/runtime.js";
 import { VlaModel } from "../model/vla-model.js";
 
 const fmt = (t: TensorInfo) => `  ${t.name}: ${t.type} [${t.shape.join(", ")}]`;
@@ -31,10 +31,11 @@ export function modelCommand(y: Argv): Argv {
           a
             .positional("dir", { type: "string", demandOption: true })
             .option("provider", { choices: PROVIDERS, default: "cpu" as Provider })
-            .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" }),
+            .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" })
+            .option("graph-optimization", { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization }),
         async (argv) => {
           const t0 = performance.now();
-          const model = await VlaModel.load(argv.dir, { runtime: { provider: argv.provider, threads: argv.threads }, warmup: false });
+          const model = await VlaModel.load(argv.dir, { runtime: { provider: argv.provider, threads: argv.threads, graphOptimization: argv["graph-optimization"] }, warmup: false });
           const loadMs = performance.now() - t0;
           const m = model.manifest;
           const out: string[] = [];
@@ -42,7 +43,7 @@ export function modelCommand(y: Argv): Argv {
           out.push(`backbone (${m.backbone.file}) inputs:`, ...graphInputs(model.backbone).map(fmt), `backbone outputs:`, ...graphOutputs(model.backbone).map(fmt));
           out.push(`head (${m.head_graph.file}) inputs:`, ...graphInputs(model.head).map(fmt), `head outputs:`, ...graphOutputs(model.head).map(fmt));
           out.push(`head window axis: ${model.headWindowDynamic ? "dynamic (window_fill grow is exact)" : `fixed at ${m.window}`}`);
-          out.push(`provider: ${model.runtime.provider}, threads: ${model.runtime.threads || "default"}, load: ${loadMs.toFixed(0)} ms`);
+          out.push(`provider: ${model.runtime.provider}, threads: ${model.runtime.threads || "default"}, graph optimisation: ${model.runtime.graphOptimization}, load: ${loadMs.toFixed(0)} ms`);
           const tokens = model.tokenizer.encode("go to the basket");
           out.push(`prompt "${model.tokenizer.prompt("go to the basket")}" -> ${tokens.length} tokens: ${tokens.tokens.join(" ")}`);
           const pixels = new Float32Array(3 * m.image.width * m.image.height).fill(0.5);

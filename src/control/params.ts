@@ -23,7 +23,7 @@ export interface ParamSpec<T> {
 import { WINDOW_FILLS, type WindowFill } from "../policy/feature-window.js";
 export { WINDOW_FILLS, type WindowFill };
 /** Execution providers the model loader knows; onnxruntime-node on Linux ships these. */
-import { PROVIDERS, type Provider } from "../model/providers.js";
+import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type Provider } from "../model/providers.js";
 export { PROVIDERS, type Provider };
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -120,6 +120,7 @@ export const PARAMS = {
   model: stringParam({ default: "", description: "Path to the model folder (manifest.json, backbone.onnx, head.onnx, tokenizer.json). Required to run the policy." }),
   provider: oneOfParam({ allowed: PROVIDERS, default: "cpu" as Provider, description: "onnxruntime execution provider." }),
   threads: numberParam({ unit: "", default: 0, integer: true, min: 0, minInclusive: true, description: "Intra-op threads for onnxruntime; 0 lets onnxruntime choose." }),
+  graph_optimization: oneOfParam({ allowed: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization, description: "onnxruntime graph optimisation level; lower it only to debug a graph." }),
   instruction: stringParam({ default: "", description: "Instruction used until one arrives on the instruction topic; empty: the robot stays still until one arrives." }),
   frame_interval_s: frameInterval,
   window_fill: oneOfParam({ allowed: WINDOW_FILLS, default: "grow" as WindowFill, description: "How the policy acts before the window holds W frames: grow (run the causal head over the frames it has, exact w.r.t. training), pad (repeat the oldest frame), wait (no action until full)." }),
@@ -256,4 +257,9 @@ export function rosParamsFromYaml(text: string, node = "vla_policy", file = "<pa
 /** Reads and validates a ROS 2 params file. */
 export async function loadParamsFile(file: string, node = "vla_policy"): Promise<PolicyParams> {
   return parseParams(rosParamsFromYaml(await readFile(file, "utf8"), node, file));
+}
+
+/** The onnxruntime settings among the parameters, in the form VlaModel.load takes. */
+export function runtimeOptions(p: Pick<PolicyParams, "provider" | "threads" | "graph_optimization">): { provider: Provider; threads: number; graphOptimization: GraphOptimization } {
+  return { provider: p.provider, threads: p.threads, graphOptimization: p.graph_optimization };
 }

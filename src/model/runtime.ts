@@ -9,7 +9,8 @@ import * as ort from "onnxruntime-node";
 import { PROVIDERS, type Provider } from "./providers.js";
 export { PROVIDERS, type Provider };
 
-export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
+import { GRAPH_OPTIMIZATIONS, type GraphOptimization } from "./providers.js";
+export { GRAPH_OPTIMIZATIONS, type GraphOptimization };
 
 export interface RuntimeOptions {
   provider: Provider;
