@@ -1,5 +1,6 @@
 // Lazy bag iteration (bag.messages({ lazy: true })): the same messages as the
 // eager stream, payloads read only when asked for, torn records named.
+import { lz4LiteralFrame, zstdRawFrame } from "./fixtures/compressed-frames.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -115,59 +116,7 @@ interface RawMsg {
   cdr?: Uint8Array;
 }
 
-/** A valid LZ4 frame whose blocks hold literals only (as in bag-lz4.test.ts): lz4 chunks without an lz4 compressor. */
-function lz4LiteralFrame(data: Uint8Array): Uint8Array {
-  const parts: number[] = [0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x00];
-  const BLOCK = 1 << 16;
-  for (let off = 0; off < data.byteLength; off += BLOCK) {
-    const chunk = data.subarray(off, Math.min(off + BLOCK, data.byteLength));
-    const body: number[] = [];
-    let len = chunk.byteLength;
-    if (len < 15) body.push(len << 4);
-    else {
-      body.push(0xf0);
-      len -= 15;
-      while (len >= 255) {
-        body.push(255);
-        len -= 255;
-      }
-      body.push(len);
-    }
-    for (const b of chunk) body.push(b);
-    const n = body.length;
-    parts.push(n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >> 24) & 255);
-    for (const b of body) parts.push(b);
-  }
-  parts.push(0, 0, 0, 0);
-  return Uint8Array.from(parts);
-}
 
-/**
- * A valid zstd frame of raw (stored) blocks, built from the format spec (RFC 8878):
- * zstd-compressed chunks, which `ros2 bag record -s mcap` writes by default, without a
- * zstd compressor in the test. Single segment, 8-byte content size, no checksum.
- */
-function zstdRawFrame(data: Uint8Array): Uint8Array {
-  const header = [0x28, 0xb5, 0x2f, 0xfd, 0xe0];
-  const size = new Uint8Array(8);
-  new DataView(size.buffer).setBigUint64(0, BigInt(data.length), true);
-  const parts: Uint8Array[] = [Uint8Array.from(header), size];
-  const MAX = 128 * 1024;
-  for (let off = 0; off < data.length || off === 0; off += MAX) {
-    const block = data.subarray(off, Math.min(data.length, off + MAX));
-    const last = off + MAX >= data.length ? 1 : 0;
-    const h = (block.length << 3) | (0 << 1) | last;
-    parts.push(Uint8Array.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff]), block);
-    if (data.length === 0) break;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Writes messages in the order given (log times may go back: overlapping chunks). */
 async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: number; lz4?: boolean; zstd?: boolean }): Promise<void> {

@@ -1,3 +1,4 @@
+import { lz4LiteralFrame } from "./fixtures/compressed-frames.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, open, rm } from "node:fs/promises";
@@ -80,31 +81,6 @@ test("lz4: damaged input or a wrong size is an error, not garbage", () => {
   assert.throws(() => lz4DecompressFrame(bad, size), /lz4: bad frame magic/);
 });
 
-/** A valid LZ4 frame whose blocks hold literals only: enough to make lz4 MCAP chunks here. */
-function lz4LiteralFrame(data: Uint8Array): Uint8Array {
-  const parts: number[] = [0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x00];
-  const BLOCK = 1 << 16;
-  for (let off = 0; off < data.byteLength; off += BLOCK) {
-    const chunk = data.subarray(off, Math.min(off + BLOCK, data.byteLength));
-    const body: number[] = [];
-    let len = chunk.byteLength;
-    if (len < 15) body.push(len << 4);
-    else {
-      body.push(0xf0);
-      len -= 15;
-      while (len >= 255) {
-        body.push(255);
-        len -= 255;
-      }
-      body.push(len);
-    }
-    body.push(...chunk);
-    const n = body.length;
-    parts.push(n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >> 24) & 255, ...body);
-  }
-  parts.push(0, 0, 0, 0);
-  return Uint8Array.from(parts);
-}
 
 test("an MCAP bag with lz4 chunks reads the same messages as without compression", async () => {
   const encode = makeEncoder("sensor_msgs/msg/Image");

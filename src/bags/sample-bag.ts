@@ -12,6 +12,7 @@
 // Everything is a function of the options (seeded PRNG, no clocks), so the
 // same options give the same bytes.
 
+import { mulberry32 } from "../util/prng.js";
 import sharp from "sharp";
 import { RosbagMcapWriter, type WriterTopic, type WrittenBag } from "./mcap-writer.js";
 import { secondsToNs } from "./source.js";
@@ -189,17 +190,7 @@ export function teleopCommand(pose: Pose, target: TargetSide): { x: number; y: n
   return { x: axis(ex), y: axis(ey) };
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 export interface SampleBagResult extends WrittenBag {
   frames: number;

@@ -19,7 +19,7 @@ import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, TWIST_TYPE, TWIST_STAMP
 import type { ChannelOrder } from "../model/manifest.js";
 import {
   EpisodeStateMachine,
-  type CapturePolicy,
+  type EpisodeStateOptions,
   type CapturedFrame,
   type EpisodeCommand,
   type EpisodeSink,
@@ -41,19 +41,11 @@ export interface BagToEpisodesTopics {
   episode?: string;
 }
 
-export interface BagToEpisodesOptions {
+/** The capture settings are the state machine's own: a bag converts exactly as the live recorder records. */
+type CaptureOptions = Pick<EpisodeStateOptions, "capture" | "captureIntervalS" | "holdS" | "moveCaptureDelayS" | "stopCaptureDelayS" | "minFrames" | "scenario">;
+
+export interface BagToEpisodesOptions extends CaptureOptions {
   topics?: BagToEpisodesTopics;
-  capture?: CapturePolicy;
-  /** interval policy: seconds between frames (default 1). */
-  captureIntervalS?: number;
-  /** How long one teleop command stays in force, the base's auto-stop (default 0.4 s). */
-  holdS?: number;
-  moveCaptureDelayS?: number;
-  stopCaptureDelayS?: number;
-  /** Episodes with fewer frames are discarded (default 2, as the state machine). */
-  minFrames?: number;
-  /** Scenario tags for the file names, e.g. "1box_hori_left_core_medium". */
-  scenario?: string | null;
   /**
    * Instruction attribute for episodes that start before (or without) any
    * instruction message. A whole-bag episode takes the bag's first instruction
