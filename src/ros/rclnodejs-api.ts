@@ -66,10 +66,13 @@ export interface RosPubSubOptions {
 
 export interface RosNode {
   name(): string;
+  /** "/" for the root namespace (after any __ns remap). */
+  namespace?(): string;
   getLogger(): RosLogger;
   now(): RosTime;
   createPublisher(typeClass: string, topic: string, options?: RosPubSubOptions): RosPublisher;
   createSubscription(typeClass: string, topic: string, options: RosPubSubOptions, callback: (message: unknown) => void): RosSubscription;
+  /** ignoreOverride: declare `parameter` as given, whatever rclnodejs' own override for its name. */
   declareParameter(parameter: RosParameter, descriptor?: unknown, ignoreOverride?: boolean): RosParameter;
   getParameter(name: string): RosParameter;
   /** Overrides from the command line / params files, declared or not (rclnodejs >= 0.16). */
