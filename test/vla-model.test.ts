@@ -73,6 +73,9 @@ test("a backbone with external data (as > 2 GB backbones are stored) loads from 
 test("the graph optimisation level reaches the session and does not change the result", async () => {
   assert.equal(sessionOptions({ provider: "cpu", threads: 1, graphOptimization: "disabled", deviceId: 0 }).graphOptimizationLevel, "disabled");
   assert.equal(sessionOptions({ provider: "cpu", threads: 1, graphOptimization: "disabled", deviceId: 0 }).intraOpNumThreads, 1);
+  assert.deepEqual(sessionOptions({ provider: "cpu", threads: 0, graphOptimization: "all", deviceId: 0 }).extra, {
+    session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
+  });
   const a = await VlaModel.load(good, { runtime: { graphOptimization: "all" } });
   const b = await VlaModel.load(good, { runtime: { graphOptimization: "disabled" } });
   assert.equal(b.runtime.graphOptimization, "disabled");
