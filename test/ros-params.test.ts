@@ -3,6 +3,7 @@
 // `model: ""` beat the launch file's model:= (passed as a later "/**" file), so
 // `ros2 launch ... vla.launch.xml model:=...` refused to start; these tests pin
 // the rclcpp order and rcl's typing.
+import { repoPath } from "./fixtures/repo-path.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -43,7 +44,7 @@ class NsNode extends FakeNode {
   }
 }
 
-const CONFIG = readFileSync(new URL("../config/vla_policy.yaml", import.meta.url), "utf8");
+const CONFIG = readFileSync(repoPath("config", "vla_policy.yaml"), "utf8");
 /** What launch_ros writes for <param name="model" value="..."/> on a node without a namespace. */
 const LAUNCH_DICT = "/**:\n  ros__parameters:\n    model: /models/t1\n";
 
