@@ -1,40 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { cli, showRun, CLI_ROOT } from "./fixtures/cli.js";
 import { writeSampleBag } from "../src/bags/index.js";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 import { checkEpisodes } from "../src/episodes/episode-check.js";
 import { bagToEpisodes } from "../src/episodes/bag-to-episodes.js";
 import { h5wasm } from "../src/episodes/h5.js";
 
-// Run from test/ by tsx (sources) or from dist/test/ by plain node (compiled):
-// the CLI is the matching main next to this file's tree, and tsx is only needed for sources.
-const here = fileURLToPath(import.meta.url);
-const compiled = here.endsWith(".js");
-const MAIN = path.resolve(path.dirname(here), compiled ? "../src/cli/main.js" : "../src/cli/main.ts");
-const ROOT = path.resolve(path.dirname(here), compiled ? "../.." : "..");
-const NODE_ARGS = compiled ? [MAIN] : ["--import", "tsx", MAIN];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const show = (r: Run): string => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const ROOT = CLI_ROOT;
+const show = showRun;
 
 function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -5,7 +5,8 @@ import { demoCommand } from "./demo-command.js";
 import { evalCommand } from "./eval-command.js";
 import { bagCommand } from "./bag-command.js";
 import { episodesCommand } from "./episodes-command.js";
+import { replayCommand } from "./replay-command.js";
 
 export type CommandModule = (y: Argv) => Argv;
 
-export const commands: CommandModule[] = [demoCommand, evalCommand, bagCommand, episodesCommand, modelCommand];
+export const commands: CommandModule[] = [demoCommand, evalCommand, replayCommand, bagCommand, episodesCommand, modelCommand];

@@ -38,7 +38,7 @@ export function evalCommand(y: Argv): Argv {
         // Policy parameters reach parseParams untyped; keeping them out of yargs' inferred type keeps the options above typed.
         .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>)
         .check((argv) => {
-          if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) throw new Error("give at least one --bag or --episodes");
+          if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) return "give at least one --bag or --episodes";
           return true;
         }),
     async (argv) => {

@@ -18,16 +18,17 @@ async function main(): Promise<void> {
   for (const c of commands) cli = c(cli);
   await cli
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`mobile-vla: ${msg}\nRun with --help for usage.\n`);
+      // Errors thrown by a command's work propagate (exit 1); yargs' own usage
+      // failures (bad or missing arguments, failed checks) print usage help (exit 2).
+      if (err instanceof Error && err.name !== "YError") throw err;
+      process.stderr.write(`mobile-vla: ${msg ?? String(err)}\nRun with --help for usage.\n`);
       process.exit(2);
     })
     .parseAsync();
 }
 
 main().catch((e: unknown) => {
-  const err = e as Error;
-  log.error(err.message);
-  if (process.env.MOBILE_VLA_DEBUG) console.error(err.stack);
+  log.error(e instanceof Error ? e.message : String(e));
+  if (process.env.MOBILE_VLA_DEBUG && e instanceof Error) console.error(e.stack);
   process.exitCode = 1;
 });
