@@ -1,5 +1,6 @@
 // Lazy bag iteration (bag.messages({ lazy: true })): the same messages as the
 // eager stream, payloads read only when asked for, torn records named.
+import { FileWritable } from "../src/bags/mcap-writer.js";
 import { lz4LiteralFrame, zstdRawFrame } from "./fixtures/compressed-frames.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -121,15 +122,9 @@ interface RawMsg {
 /** Writes messages in the order given (log times may go back: overlapping chunks). */
 async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: number; lz4?: boolean; zstd?: boolean }): Promise<void> {
   const handle = await open(file, "w");
-  let pos = 0n;
+  const writable = new FileWritable(handle);
   const writer = new McapWriter({
-    writable: {
-      write: async (b: Uint8Array) => {
-        await handle.write(b);
-        pos += BigInt(b.byteLength);
-      },
-      position: () => pos,
-    },
+    writable,
     chunkSize: options.chunkSize,
     compressChunk:
       options.lz4 === true
@@ -158,6 +153,7 @@ async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: num
     await writer.addMessage({ channelId: channels.get(m.topic)!, sequence: i, logTime: m.logTime, publishTime: m.logTime, data });
   }
   await writer.end();
+  await writable.flush();
   await handle.close();
 }
 

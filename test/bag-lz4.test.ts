@@ -1,3 +1,4 @@
+import { FileWritable } from "../src/bags/mcap-writer.js";
 import { lz4LiteralFrame } from "./fixtures/compressed-frames.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -86,15 +87,9 @@ test("an MCAP bag with lz4 chunks reads the same messages as without compression
   const encode = makeEncoder("sensor_msgs/msg/Image");
   const write = async (file: string, lz4: boolean): Promise<void> => {
     const handle = await open(file, "w");
-    let pos = 0n;
+    const writable = new FileWritable(handle);
     const writer = new McapWriter({
-      writable: {
-        write: async (b: Uint8Array) => {
-          await handle.write(b);
-          pos += BigInt(b.byteLength);
-        },
-        position: () => pos,
-      },
+      writable,
       chunkSize: 50_000,
       compressChunk: lz4 ? (d) => ({ compression: "lz4", compressedData: lz4LiteralFrame(d) }) : undefined,
     });
@@ -111,6 +106,7 @@ test("an MCAP bag with lz4 chunks reads the same messages as without compression
       await writer.addMessage({ channelId, sequence: i, logTime: BigInt(i) * 1000n, publishTime: BigInt(i) * 1000n, data: encode(msg) });
     }
     await writer.end();
+    await writable.flush();
     await handle.close();
   };
   const plain = join(dir, "plain.mcap");

@@ -1,3 +1,4 @@
+import { FileWritable } from "../src/bags/mcap-writer.js";
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFile, mkdtemp, readFile, readdir, rm, truncate, writeFile, open } from "node:fs/promises";
@@ -293,15 +294,9 @@ test("a corrupt chunk fails the stream with the file and the message index where
 test("a chunk compression this build cannot read is named at open", async () => {
   const file = join(dir, "bz2.mcap");
   const handle = await open(file, "w");
-  let pos = 0n;
+  const writable = new FileWritable(handle);
   const writer = new McapWriter({
-    writable: {
-      write: async (b: Uint8Array) => {
-        await handle.write(b);
-        pos += BigInt(b.byteLength);
-      },
-      position: () => pos,
-    },
+    writable,
     compressChunk: (data) => ({ compression: "bz2", compressedData: data }),
   });
   await writer.start({ profile: "ros2", library: "test" });
@@ -309,6 +304,7 @@ test("a chunk compression this build cannot read is named at open", async () => 
   const channelId = await writer.registerChannel({ topic: "/s", schemaId, messageEncoding: "cdr", metadata: new Map() });
   await writer.addMessage({ channelId, sequence: 0, logTime: 1n, publishTime: 1n, data: makeEncoder("std_msgs/msg/String")({ data: "x" }) });
   await writer.end();
+  await writable.flush();
   await handle.close();
   await assert.rejects(openBag(file), (err: unknown) => {
     assert.ok(err instanceof BagError);
@@ -400,15 +396,9 @@ test("bounded reads: streaming reads chunk by chunk, and stopping early reads li
 test("schemas: custom ros2msg types decode as 'other'; ros2idl falls back to built-in types; unknown ones fail per message", async () => {
   const file = join(dir, "schemas.mcap");
   const handle = await open(file, "w");
-  let pos = 0n;
+  const writable = new FileWritable(handle);
   const writer = new McapWriter({
-    writable: {
-      write: async (b: Uint8Array) => {
-        await handle.write(b);
-        pos += BigInt(b.byteLength);
-      },
-      position: () => pos,
-    },
+    writable,
   });
   await writer.start({ profile: "ros2", library: "test" });
   const te = new TextEncoder();
@@ -425,6 +415,7 @@ test("schemas: custom ros2msg types decode as 'other'; ros2idl falls back to bui
   await writer.addMessage({ channelId: boolCh, sequence: 0, logTime: 2n, publishTime: 2n, data: new Uint8Array([0, 1, 0, 0, 1]) });
   await writer.addMessage({ channelId: barCh, sequence: 0, logTime: 3n, publishTime: 3n, data: new Uint8Array([0, 1, 0, 0, 1]) });
   await writer.end();
+  await writable.flush();
   await handle.close();
   const msgs = await collect(file);
   assert.equal(msgs[0]!.message?.kind, "other");

@@ -53,7 +53,7 @@ export function qosProfileYaml(reliability: Reliability): string {
 }
 
 /** Buffers small writes so a chunk or record costs one syscall, not several. */
-class FileWritable implements IWritable {
+export class FileWritable implements IWritable {
   private pos = 0n;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
