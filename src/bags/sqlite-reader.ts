@@ -258,20 +258,7 @@ export class Db3Source implements BagSource {
     const rows = this.topicRows.filter((r) => filter.topics === undefined || filter.topics.has(r.topic.name));
     if (rows.length === 0) return;
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (rows.length < this.topicRows.length) {
-      where.push(`topic_id IN (${rows.map(() => "?").join(", ")})`);
-      params.push(...rows.map((r) => r.id));
-    }
-    if (filter.startNs !== undefined) {
-      where.push("timestamp >= ?");
-      params.push(filter.startNs);
-    }
-    if (filter.endNs !== undefined) {
-      where.push("timestamp <= ?");
-      params.push(filter.endNs);
-    }
+    const { where, params } = this.whereClause(rows, filter);
     // The ordered scan reads only (id, topic, time) so that sorting never holds
     // message data, index or no index; a second connection fetches each blob,
     // since a connection that is iterating cannot run another statement.
@@ -282,7 +269,7 @@ export class Db3Source implements BagSource {
     let it: IterableIterator<unknown> | undefined;
     try {
       const fetch = blobs.prepare("SELECT data FROM messages WHERE id = ?");
-      const sql = `SELECT id, topic_id, timestamp FROM messages${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY timestamp, id`;
+      const sql = `SELECT id, topic_id, timestamp FROM messages${where} ORDER BY timestamp, id`;
       const rowsIt = ((): IterableIterator<unknown> => {
         try {
           return order.prepare(sql).safeIntegers(true).iterate(...params);
