@@ -47,21 +47,21 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test("an episode is windowed from its first frame and each chunk is scored against the actions that follow, clamped", async () => {
+test("an episode is windowed from its first frame and each chunk is scored against the actions from its own frame on, clamped", async () => {
   const file = await writeEpisode(path.join(root, "a"), "1box_hori_left_core_medium");
   const run = await replayEpisode(file, { model, modelName: "tiny", params: DEFAULT_PARAMS });
   assert.equal(run.sourceKind, "episode");
   assert.equal(run.sampledFrames, 18);
   assert.equal(run.backboneRuns, 18);
-  // Frame i is answered by actions i+1 .. i+N: the last frame has no future action to score.
-  assert.equal(run.ticks.length, 17);
-  assert.equal(run.chunks.length, 17);
+  // Frame i is answered by actions i .. i+N-1, as training pairs them: every frame is scored.
+  assert.equal(run.ticks.length, 18);
+  assert.equal(run.chunks.length, 18);
   run.chunks.forEach((c, i) => {
     assert.equal(c.t, i * 0.4);
-    const expected = ACTIONS.slice(i + 1, i + 1 + 10).map((a) => [Math.min(1, Math.max(-1, a[0])), Math.min(1, Math.max(-1, a[1]))]);
+    const expected = ACTIONS.slice(i, i + 10).map((a) => [Math.min(1, Math.max(-1, a[0])), Math.min(1, Math.max(-1, a[1]))]);
     assert.deepEqual(c.truth, expected, `chunk ${i} truth`);
     assert.equal(c.pred.length, 10);
-    assert.deepEqual(run.ticks[i]!.truth, expected[0], `tick ${i} truth is the next action`);
+    assert.deepEqual(run.ticks[i]!.truth, expected[0], `tick ${i} truth is the action recorded with its frame`);
     assert.deepEqual(run.ticks[i]!.pred, c.pred[0], `tick ${i} pred is the chunk's first step`);
   });
 });

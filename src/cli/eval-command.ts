@@ -4,7 +4,8 @@ import { YARGS_OPTIONS, parseParams, pickParams } from "../control/params.js";
 import type { VirtualLatency } from "../control/clock.js";
 import { formatTable } from "../eval/table.js";
 import { episodeFiles, evaluate, type EvalSource } from "../replay/evaluate.js";
-import { parseInstructionMap } from "../replay/episode-replay.js";
+import { DEFAULT_CHUNK_OFFSET, parseInstructionMap } from "../replay/episode-replay.js";
+import { formatTrainerLoss } from "../eval/trainer-loss.js";
 import { progressReporter } from "./progress.js";
 
 export function parseLatency(text: string): VirtualLatency {
@@ -33,7 +34,10 @@ export function evalCommand(y: Argv): Argv {
         .option("header-stamps", { type: "boolean", default: false, describe: "stamp frames with header.stamp instead of the receive time" })
         .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured" (real time of each inference)' })
         .option("teleop-hold-s", { type: "number", default: 0.4, describe: "how long one teleop command stays in force (the base's auto-stop)" })
-        .option("chunk-offset", { type: "number", default: 1, describe: "episodes: recorded action index compared with the chunk's first step, relative to the newest frame" })
+        .option("chunk-offset", {
+          type: "number", default: DEFAULT_CHUNK_OFFSET,
+          describe: "episodes, robot-style metrics: recorded action compared with the chunk's first step, relative to the newest frame (0: the action recorded with it, as training pairs them)",
+        })
         .option("seed", { type: "number", default: 1, describe: "bootstrap seed" })
         // Policy parameters reach parseParams untyped; keeping them out of yargs' inferred type keeps the options above typed.
         .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>)
@@ -62,6 +66,8 @@ export function evalCommand(y: Argv): Argv {
         progress,
       });
       process.stdout.write(formatTable(result.report.comparison) + "\n");
+      const trainer = formatTrainerLoss(result.report.trainer_loss);
+      if (trainer) process.stdout.write(trainer + "\n");
       process.stdout.write(`report: ${result.files.html}\n        ${result.files.json}\n        ${result.files.png}\n`);
       if (result.failed.length) {
         process.stderr.write(`${result.failed.length} run(s) failed:\n${result.failed.map((r) => `  ${r.model} on ${r.source}: ${r.error}`).join("\n")}\n`);

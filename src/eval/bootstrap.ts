@@ -4,7 +4,7 @@
 // enough of them (sources are the independent samples); otherwise contiguous time
 // blocks, because neighbouring ticks of one run are strongly correlated and
 // resampling single ticks would give far too narrow intervals.
-import { SUM_FIELDS, accuracyValue, addChunks, addStats, addTicks, emptyStats, percentile } from "./metrics.js";
+import { SUM_FIELDS, accuracyValue, addChunks, addStats, addTicks, addTrainerWindows, emptyStats, percentile, runStats, trainerWindowsOf } from "./metrics.js";
 import type { AccuracyKey, SumStats } from "./metrics.js";
 import type { Better, BootstrapScheme, MetricParams, RunSeries, Verdict } from "./types.js";
 
@@ -69,8 +69,8 @@ export interface PairedRuns {
 export function sourceUnits(pairs: readonly PairedRuns[], params: MetricParams): BootstrapUnit[] {
   return pairs.map(({ a, b }) => ({
     label: a.source,
-    a: addChunks(addTicks(emptyStats(), a.ticks, params), a.chunks),
-    b: addChunks(addTicks(emptyStats(), b.ticks, params), b.chunks),
+    a: runStats(a, params),
+    b: runStats(b, params),
   }));
 }
 
@@ -108,6 +108,9 @@ export function blockUnits(pairs: readonly PairedRuns[], params: MetricParams, b
     };
     for (const c of a.chunks) addChunks(place(c.t).a, [c]);
     for (const c of b.chunks) addChunks(place(c.t).b, [c]);
+    // A trainer window joins the block of its first frame, like a chunk.
+    for (const w of trainerWindowsOf(a)) addTrainerWindows(place(w.t).a, [w]);
+    for (const w of trainerWindowsOf(b)) addTrainerWindows(place(w.t).b, [w]);
     units.push(...[...byBlock.entries()].sort((x, y) => x[0] - y[0]).map(([, u]) => u));
   }
   return units;

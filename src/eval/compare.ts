@@ -81,7 +81,9 @@ export function compareModels(runs: readonly RunSeries[], opts: CompareOptions =
   const runsOf = (m: string) => sources.map((s) => runOf(m, s)!);
   const pooled = models.map((model) => ({ model, metrics: poolMetrics(runsOf(model), params) }));
 
-  const rows: TableRow[] = METRICS.map((spec) => {
+  const hasEpisodes = runs.some((r) => r.sourceKind === "episode");
+  const specs = METRICS.filter((spec) => hasEpisodes || !spec.episodesOnly);
+  const rows: TableRow[] = specs.map((spec) => {
     const values = pooled.map((p) => metricValue(p.metrics, spec.key));
     return { key: spec.key, label: spec.label, better: spec.better, values, best: bestIndices(values, spec.better) };
   });
@@ -94,11 +96,11 @@ export function compareModels(runs: readonly RunSeries[], opts: CompareOptions =
     for (const p of paired) checkAligned(p.a, p.b, align);
     const scheme = chooseScheme(paired.length, minSources);
     const units = scheme === "sources" ? sourceUnits(paired, params) : blockUnits(paired, params, blockSeconds);
-    const keys = METRICS.filter((s) => s.bootstrap && isAccuracyKey(s.key)).map((s) => s.key as AccuracyKey);
+    const keys = specs.filter((s) => s.bootstrap && isAccuracyKey(s.key)).map((s) => s.key as AccuracyKey);
     const intervals = pairedBootstrap(units, keys, boot);
     const pa = pooled[0].metrics;
     const pb = pooled[j].metrics;
-    const diffs: MetricDiff[] = METRICS.map((spec) => {
+    const diffs: MetricDiff[] = specs.map((spec) => {
       const iv = isAccuracyKey(spec.key) && spec.bootstrap ? intervals.get(spec.key) : undefined;
       if (iv) {
         return { key: spec.key, ...iv, verdict: verdict(spec.better, iv.ciLow, iv.ciHigh) };

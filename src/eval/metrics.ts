@@ -10,7 +10,7 @@ import {
   directionClassIndex,
   moves,
 } from "./direction.js";
-import type { Better, ChunkSample, MetricKey, MetricParams, RunMetrics, RunSeries, Tick } from "./types.js";
+import type { Better, ChunkSample, MetricKey, MetricParams, RunMetrics, RunSeries, Tick, TrainerWindow } from "./types.js";
 
 export const DEFAULT_METRIC_PARAMS: Readonly<MetricParams> = {
   moveThreshold: DEFAULT_MOVE_THRESHOLD,
@@ -58,6 +58,10 @@ export interface SumStats {
   chunkAbs: number;
   chunkCount: number;
   chunkSamples: number;
+  /** Sum of the trainer's per-window losses, over trainerWindows finite windows. */
+  trainerLoss: number;
+  trainerWindows: number;
+  trainerNonFinite: number;
 }
 
 export const SUM_FIELDS = [
@@ -74,6 +78,9 @@ export const SUM_FIELDS = [
   "chunkAbs",
   "chunkCount",
   "chunkSamples",
+  "trainerLoss",
+  "trainerWindows",
+  "trainerNonFinite",
 ] as const satisfies readonly (keyof SumStats)[];
 
 export function emptyStats(): SumStats {
@@ -91,6 +98,9 @@ export function emptyStats(): SumStats {
     chunkAbs: 0,
     chunkCount: 0,
     chunkSamples: 0,
+    trainerLoss: 0,
+    trainerWindows: 0,
+    trainerNonFinite: 0,
   };
 }
 
@@ -169,6 +179,27 @@ export function addChunks(s: SumStats, chunks: readonly ChunkSample[]): SumStats
   return s;
 }
 
+/**
+ * Trainer windows (src/replay/trainer-score.ts): each window weighs the same, as
+ * the training log's val_loss weighs its samples; a NaN/Inf window is counted apart.
+ */
+export function addTrainerWindows(s: SumStats, windows: readonly TrainerWindow[]): SumStats {
+  for (const w of windows) {
+    if (w.loss === null || !Number.isFinite(w.loss)) {
+      s.trainerNonFinite++;
+      continue;
+    }
+    s.trainerLoss += w.loss;
+    s.trainerWindows++;
+  }
+  return s;
+}
+
+/** The run's trainer windows, or none (bags, discrete heads). */
+export function trainerWindowsOf(run: Pick<RunSeries, "trainer">): readonly TrainerWindow[] {
+  return run.trainer?.applicable ? run.trainer.windows : [];
+}
+
 export const ACCURACY_KEYS = [
   "maeX",
   "maeY",
@@ -178,6 +209,7 @@ export const ACCURACY_KEYS = [
   "directionAccuracy",
   "stopMoveAgreement",
   "chunkMae",
+  "trainerLoss",
 ] as const satisfies readonly MetricKey[];
 
 export type AccuracyKey = (typeof ACCURACY_KEYS)[number];
@@ -202,6 +234,8 @@ export function accuracyValue(key: AccuracyKey, s: SumStats): number | null {
       return ratio(s.stopMoveEq, s.n);
     case "chunkMae":
       return ratio(s.chunkAbs, s.chunkCount);
+    case "trainerLoss":
+      return ratio(s.trainerLoss, s.trainerWindows);
   }
 }
 
@@ -227,6 +261,9 @@ function metricsFrom(
     confusion,
     chunkMae: accuracyValue("chunkMae", s),
     chunkSamples: s.chunkSamples,
+    trainerLoss: accuracyValue("trainerLoss", s),
+    trainerWindows: s.trainerWindows,
+    trainerNonFiniteWindows: s.trainerNonFinite,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
     latencySamples: latencies.filter(Number.isFinite).length,
@@ -237,8 +274,8 @@ function metricsFrom(
   };
 }
 
-export function runStats(run: Pick<RunSeries, "ticks" | "chunks">, params: MetricParams = DEFAULT_METRIC_PARAMS): SumStats {
-  return addChunks(addTicks(emptyStats(), run.ticks, params), run.chunks);
+export function runStats(run: Pick<RunSeries, "ticks" | "chunks" | "trainer">, params: MetricParams = DEFAULT_METRIC_PARAMS): SumStats {
+  return addTrainerWindows(addChunks(addTicks(emptyStats(), run.ticks, params), run.chunks), trainerWindowsOf(run));
 }
 
 export function computeRunMetrics(run: RunSeries, params: MetricParams = DEFAULT_METRIC_PARAMS): RunMetrics {
@@ -256,6 +293,7 @@ export function poolMetrics(runs: readonly RunSeries[], params: MetricParams = D
   for (const r of runs) {
     addTicks(s, r.ticks, params, confusion);
     addChunks(s, r.chunks);
+    addTrainerWindows(s, trainerWindowsOf(r));
     for (const l of r.latenciesMs) latencies.push(l);
     sampledFrames += r.sampledFrames;
     backboneRuns += r.backboneRuns;
@@ -273,6 +311,8 @@ export interface MetricSpec {
   bootstrap: boolean;
   /** Decimal places for display. */
   digits: number;
+  /** Defined for episodes only: left out of a comparison without any episode source. */
+  episodesOnly?: boolean;
 }
 
 /** The comparison table's rows, in order. */
@@ -286,6 +326,9 @@ export const METRICS: readonly MetricSpec[] = [
   { key: "directionAccuracy", label: "direction-class accuracy", unit: "", better: "higher", bootstrap: true, digits: 4 },
   { key: "stopMoveAgreement", label: "stop/move agreement", unit: "", better: "higher", bootstrap: true, digits: 4 },
   { key: "chunkMae", label: "chunk MAE", unit: "", better: "lower", bootstrap: true, digits: 4 },
+  // The training log's val_loss, recomputed: model units, every window the trainer takes.
+  { key: "trainerLoss", label: "trainer loss (Huber)", unit: "", better: "lower", bootstrap: true, digits: 4, episodesOnly: true },
+  { key: "trainerWindows", label: "trainer windows", unit: "", better: null, bootstrap: false, digits: 0, episodesOnly: true },
   { key: "latencyP50Ms", label: "latency p50", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
   { key: "latencyP99Ms", label: "latency p99", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
   { key: "backbonePerFrame", label: "backbone passes / frame", unit: "", better: "lower", bootstrap: false, digits: 3 },

@@ -5,6 +5,7 @@ import type { CompareOptions } from "./compare.js";
 import { computeRunMetrics } from "./metrics.js";
 import { commandPlotSvg, confusionSvg, escapeXml, histogramSvg, modelColor } from "./svg-plots.js";
 import { formatDiffWithCi, formatValue, metricLabel, metricSpec, schemeDescription } from "./table.js";
+import { trainerLossSummaries } from "./trainer-loss.js";
 import type { EvalReport, MetricParams, ReportRun, RunSeries, SourceKind, Tick } from "./types.js";
 
 export interface BuildReportOptions extends CompareOptions {
@@ -41,6 +42,7 @@ export function buildReport(runs: readonly RunSeries[], opts: BuildReportOptions
     sources,
     runs: reportRuns,
     comparison,
+    trainer_loss: trainerLossSummaries(runs, comparison.models),
   };
 }
 
@@ -116,6 +118,7 @@ function howToRead(report: EvalReport): string {
 <li>A command <i>moves</i> the base when its speed exceeds ${esc(String(p.moveThreshold))} (the hardware deadzone); the hardware uses only its direction. <b>Direction agreement</b>: among ticks where either command moves, the share where both move and their cosine exceeds ${esc(String(p.cosThreshold))}. <b>Direction-class accuracy</b>: the share of all ticks where both fall in the same teleop class (stop or one of 8 sectors of 45&deg;).</li>
 <li><b>*</b> and green mark the best model per metric (the <i>better</i> column says whether higher or lower wins). The CI column is the difference B &minus; A with a paired bootstrap interval; a verdict is given only when the interval excludes 0, otherwise the difference may be noise.</li>
 <li>Latency and backbone passes have no interval: they describe compute, not agreement with the teleop.</li>
+<li><b>Trainer loss</b> (episodes only): the validation loss as the training code computes it: every window start 0 .. len&minus;(W+N) of an episode, the head over W frames from a fresh state, Huber (delta 1) of the raw head output against the next actions clamped to [&minus;1, 1], over all W positions &times; N steps &times; 2 axes; averaged over windows. Not defined for discrete heads.</li>
 </ul></div>`;
 }
 
@@ -142,12 +145,25 @@ function sourceSection(report: EvalReport, source: string, kind: SourceKind): st
   return `<h3>${esc(source)} <span class="meta">(${esc(kind)})</span></h3>${errors}<div class="plots">${svg}</div>`;
 }
 
+function trainerLossSection(report: EvalReport): string {
+  const entries = Object.entries(report.trainer_loss);
+  if (entries.length === 0) return "";
+  const items = entries.map(([model, s]) => {
+    if (!s.applicable) return `<li><b>${esc(model)}</b>: not applicable (${esc(s.reason)})</li>`;
+    const notes = s.episodes.filter((e) => e.note).map((e) => `<li class="meta"><span class="src">${esc(e.source)}</span>: ${esc(e.note ?? "")}</li>`);
+    return `<li><b>${esc(model)}</b>: ${esc(formatValue(s.mean, 4))} over ${s.windows} window(s) of ${s.episodes.length} episode(s)${
+      notes.length ? `<ul>${notes.join("")}</ul>` : ""
+    }</li>`;
+  });
+  return `<h2>Trainer loss</h2><p class="meta">The training log's val_loss recomputed on these episodes (per episode in the table below; report.json <code>trainer_loss</code>).</p><ul>${items.join("")}</ul>`;
+}
+
 function perRunTable(report: EvalReport): string {
-  const head = `<tr><th class="l">source</th><th class="l">model</th><th>ticks</th><th>MAE x</th><th>MAE y</th><th>dir. agree</th><th>class acc.</th><th>stop/move</th><th>chunk MAE</th><th>p50 ms</th><th class="l">error</th></tr>`;
+  const head = `<tr><th class="l">source</th><th class="l">model</th><th>ticks</th><th>MAE x</th><th>MAE y</th><th>dir. agree</th><th>class acc.</th><th>stop/move</th><th>chunk MAE</th><th>trainer loss</th><th>trainer windows</th><th>p50 ms</th><th class="l">error</th></tr>`;
   const rows = report.runs.map((r) => {
     const m = r.metrics;
     const f = (v: number | null, d = 4) => esc(formatValue(v, d));
-    return `<tr><td class="src">${esc(r.source)}</td><td class="l">${esc(r.model)}</td><td>${m.ticks}</td><td>${f(m.maeX)}</td><td>${f(m.maeY)}</td><td>${f(m.directionAgreement)}</td><td>${f(m.directionAccuracy)}</td><td>${f(m.stopMoveAgreement)}</td><td>${f(m.chunkMae)}</td><td>${f(m.latencyP50Ms, 1)}</td><td class="l err">${esc(r.error ?? "")}</td></tr>`;
+    return `<tr><td class="src">${esc(r.source)}</td><td class="l">${esc(r.model)}</td><td>${m.ticks}</td><td>${f(m.maeX)}</td><td>${f(m.maeY)}</td><td>${f(m.directionAgreement)}</td><td>${f(m.directionAccuracy)}</td><td>${f(m.stopMoveAgreement)}</td><td>${f(m.chunkMae)}</td><td>${f(m.trainerLoss)}</td><td>${r.sourceKind === "episode" ? m.trainerWindows : "&ndash;"}</td><td>${f(m.latencyP50Ms, 1)}</td><td class="l err">${esc(r.error ?? "")}</td></tr>`;
   });
   return `<table><thead>${head}</thead><tbody>${rows.join("")}</tbody></table>`;
 }
@@ -217,6 +233,7 @@ ${sections}${more}
 <h2>Error distribution and direction classes</h2>
 <div class="plots">${hist}</div>
 <div class="plots">${confusions}</div>
+${trainerLossSection(report)}
 <h2>Per run</h2>
 ${perRunTable(report)}
 </body></html>

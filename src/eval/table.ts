@@ -38,7 +38,7 @@ export function metricLabel(spec: MetricSpec): string {
 }
 
 /** Model names and paths come from users; keep terminal control sequences out. */
-function printable(s: string): string {
+export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }
 

@@ -25,6 +25,28 @@ export interface ChunkSample {
 
 export type SourceKind = "bag" | "episode";
 
+/** One training window of an episode, scored as the trainer scores it (src/replay/trainer-score.ts). */
+export interface TrainerWindow {
+  /** Index of the window's first frame. */
+  start: number;
+  /** Episode time of that frame (s), which places the window in a bootstrap block. */
+  t: number;
+  /** Mean Huber loss over W x N x 2; null when the head output held NaN/Inf. */
+  loss: number | null;
+}
+
+/** The trainer's own score of one run: only episodes have it, and only continuous heads. */
+export type TrainerRunScore =
+  | {
+      applicable: true;
+      windows: TrainerWindow[];
+      /** Windows left out because one of their frames could not be decoded. */
+      skippedWindows: number;
+      /** Why the run gives fewer windows than expected (e.g. an episode shorter than W + N). */
+      note?: string;
+    }
+  | { applicable: false; reason: string };
+
 /** Everything the runner recorded for one model over one source. */
 export interface RunSeries {
   model: string;
@@ -37,6 +59,8 @@ export interface RunSeries {
   sampledFrames: number;
   backboneRuns: number;
   decodeErrors: number;
+  /** Episodes only: the loss the training log reports, over the trainer's windows. */
+  trainer?: TrainerRunScore;
   /** Set when the source failed; such runs are reported but kept out of pooled metrics and comparisons. */
   error?: string;
 }
@@ -66,6 +90,12 @@ export interface RunMetrics {
   confusion: number[][];
   chunkMae: number | null;
   chunkSamples: number;
+  /** Mean over the trainer's windows of its Huber loss (normalised units); null without any. */
+  trainerLoss: number | null;
+  /** Windows behind trainerLoss (finite ones). */
+  trainerWindows: number;
+  /** Windows whose head output held NaN/Inf, left out of trainerLoss. */
+  trainerNonFiniteWindows: number;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
   latencySamples: number;
@@ -85,6 +115,8 @@ export type MetricKey =
   | "directionAccuracy"
   | "stopMoveAgreement"
   | "chunkMae"
+  | "trainerLoss"
+  | "trainerWindows"
   | "latencyP50Ms"
   | "latencyP99Ms"
   | "backbonePerFrame"
@@ -160,6 +192,26 @@ export interface ReportRun {
   series: SeriesPoint[];
 }
 
+/** One episode's trainer score for one model. */
+export interface TrainerEpisodeLoss {
+  source: string;
+  /** Mean Huber loss over this episode's windows; null when it has none. */
+  mean: number | null;
+  windows: number;
+  skippedWindows: number;
+  nonFiniteWindows: number;
+  note?: string;
+}
+
+/**
+ * report.json `trainer_loss[<model>]`: the validation loss as the training log
+ * computes it (each window weighted equally), over every episode the model ran
+ * without error. Absent for a model that ran no episode.
+ */
+export type TrainerLossSummary =
+  | { applicable: true; mean: number | null; windows: number; episodes: TrainerEpisodeLoss[] }
+  | { applicable: false; reason: string };
+
 export interface EvalReport {
   /** ISO 8601. */
   generated: string;
@@ -167,4 +219,6 @@ export interface EvalReport {
   sources: { source: string; kind: SourceKind }[];
   runs: ReportRun[];
   comparison: Comparison;
+  /** Model name -> its trainer score over the episodes (see TrainerLossSummary). */
+  trainer_loss: Record<string, TrainerLossSummary>;
 }

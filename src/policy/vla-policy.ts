@@ -16,6 +16,12 @@ export interface VlaPolicyOptions {
   windowFill?: WindowFill;
   /** false = the reference behaviour: every frame in the window re-runs the backbone each step. */
   cacheFeatures?: boolean;
+  /**
+   * Called with each stepped frame's feature (the newest one, once per step), so an
+   * offline scorer can reuse exactly the robot's features instead of running the
+   * backbone a second time.
+   */
+  onFeature?: (feature: Float32Array, stamp: number) => void;
 }
 
 export class PolicyError extends Error {
@@ -38,6 +44,7 @@ export class VlaPolicy implements ChunkPolicy {
   /** Pixel tensor reused across steps: a fresh 600 KB array per frame costs more in GC than the resize. */
   private readonly pixelBuffer: Float32Array;
   private pixelBufferInUse = false;
+  private readonly onFeature: ((feature: Float32Array, stamp: number) => void) | undefined;
 
   constructor(
     readonly model: VlaModel,
@@ -46,6 +53,7 @@ export class VlaPolicy implements ChunkPolicy {
     this.manifest = model.manifest;
     this.windowFill = options.windowFill ?? "grow";
     this.cacheFeatures = options.cacheFeatures ?? true;
+    this.onFeature = options.onFeature;
     this.preprocessor = new Preprocessor(this.manifest.image);
     this.window = new FeatureWindow(this.manifest.window, this.manifest.feature_dim);
     this.pixelBuffer = new Float32Array(this.preprocessor.size);
@@ -98,18 +106,22 @@ export class VlaPolicy implements ChunkPolicy {
       this.stats.backboneRuns++;
       if (generation !== this.generation) return null;
       this.window.push(feature);
+      this.onFeature?.(feature, frame.stamp);
     } else {
       const pixels = await this.preprocessor.run(frame.image);
       this.stats.frames++;
       this.pixelWindow.push(pixels);
       if (this.pixelWindow.length > this.manifest.window) this.pixelWindow.shift();
       this.window.clear();
+      let newest: Float32Array | null = null;
       for (const p of this.pixelWindow) {
         const feature = await this.model.runBackbone(p, tokens);
         this.stats.backboneRuns++;
         if (generation !== this.generation) return null;
         this.window.push(feature);
+        newest = feature;
       }
+      if (newest) this.onFeature?.(newest, frame.stamp);
     }
     const input = this.window.assemble(this.windowFill, this.model.headWindowDynamic);
     if (!input) return null;

@@ -1,7 +1,11 @@
-// A training episode replayed the way the trainer windows it: the window starts
-// at the episode's first frame, one frame per action step, and each chunk is
-// compared with the recorded actions that follow, clamped to [-1, 1] as training
-// clamps them. No clock and no safety layer: this measures the model itself.
+// A training episode replayed two ways, from one backbone pass per frame:
+// - robot-style: the policy steps through the episode from its first frame, one
+//   frame per action step, as the robot would; the chunk answering frame i is
+//   compared with recorded actions i .. i+N-1 (the training code's alignment: the
+//   action recorded with a frame is its first label), clamped to [-1, 1] as
+//   training clamps them;
+// - the trainer's own score (trainer-score.ts) over the same frames' features.
+// No clock and no safety layer: this measures the model itself.
 import path from "node:path";
 import { openEpisode, type Episode } from "../episodes/episode-reader.js";
 import { denormalize } from "../control/actions.js";
@@ -12,7 +16,8 @@ import { ImageError } from "../model/image-error.js";
 import type { VlaModel } from "../model/vla-model.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
 import { TimedPolicy } from "./timed-policy.js";
-import { clampUnit } from "./teleop-track.js";
+import type { PromptTokens } from "../model/tokenize.js";
+import { episodeLabels, trainerScore } from "./trainer-score.js";
 
 /** The trainer's rule: the instruction follows from a word in the episode's file name. */
 export const DEFAULT_INSTRUCTION_MAP: Readonly<Record<string, string>> = {
@@ -30,11 +35,17 @@ export interface EpisodeReplayOptions {
   instruction?: string;
   /**
    * Which recorded action the chunk's first step is compared with, relative to the
-   * newest frame: 1 = the action after it. An 18-frame episode is 8 window frames +
-   * 10 future actions, so the chunk answering frame i is actions i+1 .. i+N.
+   * newest frame. Default 0, as the training code pairs them: the chunk answering
+   * frame i is scored against actions i .. i+N-1 (the action recorded with frame i
+   * is its first label). 1 scores it against the actions after the frame.
    */
   chunkOffset?: number;
+  /** Called once per episode with its instruction and tokens (evaluate warns on token counts). */
+  onInstruction?: (instruction: string, tokens: PromptTokens) => void;
 }
+
+/** The training code's alignment of a chunk with the recorded actions (see chunkOffset). */
+export const DEFAULT_CHUNK_OFFSET = 0;
 
 export class EpisodeInstructionError extends Error {
   override name = "EpisodeInstructionError";
@@ -73,10 +84,18 @@ export async function replayEpisode(file: string, o: EpisodeReplayOptions): Prom
 async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<RunSeries> {
   const m = o.model.manifest;
   const instruction = episodeInstruction(ep, o.instructionMap ?? DEFAULT_INSTRUCTION_MAP, o.instruction);
-  const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
+  // Frame i's feature as the robot's policy computed it, reused by the trainer score.
+  const features: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(ep.numFrames);
+  let current = -1;
+  const onFeature = (f: Float32Array) => {
+    features[current] = f;
+  };
+  const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill, onFeature }));
   policy.setInstruction(instruction);
-  const offset = o.chunkOffset ?? 1;
-  const recorded = (i: number): Vec2 => clampUnit([ep.actions[i * ep.actionDim]!, ep.actions[i * ep.actionDim + 1]!]);
+  o.onInstruction?.(instruction, o.model.tokenizer.encode(instruction));
+  const offset = o.chunkOffset ?? DEFAULT_CHUNK_OFFSET;
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`--chunk-offset: expected an integer number of frames >= 0, got ${offset}`);
+  const labels = episodeLabels(ep.actions, ep.actionDim, ep.path);
   const ticks: Tick[] = [];
   const chunks: ChunkSample[] = [];
   let decodeErrors = 0;
@@ -91,6 +110,7 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
         kind: "raw", width: f.width, height: f.height, encoding: f.channelOrder === "bgr" ? "bgr8" : "rgb8",
         step: f.width * 3, isBigEndian: false, data: f.data,
       };
+      current = i;
       chunk = await policy.step({ stamp: t, image });
     } catch (e) {
       // A frame the preprocessor refuses is counted and skipped; a broken file fails the episode.
@@ -104,12 +124,13 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
       return [ix >= 0 ? a[ix]! : 0, iy >= 0 ? a[iy]! : 0];
     });
     const truth: number[][] = [];
-    for (let k = 0; k < pred.length && i + offset + k < ep.numFrames; k++) truth.push(recorded(i + offset + k));
+    for (let k = 0; k < pred.length && i + offset + k < ep.numFrames; k++) truth.push(labels[i + offset + k]!);
     if (truth.length) {
       chunks.push({ t, pred, truth: truth.map((v) => [...v]) });
       ticks.push({ t, pred: [pred[0]![0]!, pred[0]![1]!], truth: truth[0] as Vec2 });
     }
   }
+  const trainer = await trainerScore(o.model, features, labels);
   return {
     model: o.modelName,
     source: ep.path,
@@ -120,5 +141,6 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
     sampledFrames: policy.counters().frames,
     backboneRuns: policy.counters().backboneRuns,
     decodeErrors,
+    trainer,
   };
 }

@@ -8,6 +8,7 @@ import type { EvalReport, RunSeries } from "../eval/types.js";
 import { buildReport } from "../eval/report-html.js";
 import { writeReportFiles } from "../eval/report-png.js";
 import { VlaModel } from "../model/vla-model.js";
+import type { PromptTokens } from "../model/tokenize.js";
 import { replayBag, type ReplayTopics } from "./bag-replay.js";
 import { replayEpisode } from "./episode-replay.js";
 import { EPISODE_SUFFIX } from "../episodes/episode-name.js";
@@ -65,6 +66,15 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   for (let mi = 0; mi < o.models.length; mi++) {
     const name = names[mi]!;
     const model = await VlaModel.load(o.models[mi]!, { runtime: runtimeOptions(o.params) });
+    const seenInstructions = new Set<string>();
+    const onInstruction = (instruction: string, tokens: PromptTokens) => {
+      // Once per instruction and model: 250 episodes share two instructions.
+      if (seenInstructions.has(instruction)) return;
+      seenInstructions.add(instruction);
+      // TODO(lead): call instructionTokenWarning(model.manifest, tokens) from src/model/ here
+      // (being added by the model helper) and log.warn its message when it returns one.
+      void tokens;
+    };
     try {
       for (const src of o.sources) {
         const onProgress = (f: number) => o.progress?.(name, src.path, f, false);
@@ -78,7 +88,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
                 })
               : await replayEpisode(src.path, {
                   model, modelName: name, params: o.params, instruction: o.instruction,
-                  instructionMap: o.instructionMap, chunkOffset: o.chunkOffset,
+                  instructionMap: o.instructionMap, chunkOffset: o.chunkOffset, onInstruction,
                 });
         } catch (e) {
           const message = (e as Error).message;
