@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ManifestError, chunkIndex, headOutputWidth, loadManifest, parseManifest } from "../src/model/manifest.js";
+import { ManifestError, backboneFileFor, backbonePrecisions, chunkIndex, headOutputWidth, loadManifest, parseManifest } from "../src/model/manifest.js";
 
 test("an empty manifest gets the December 2025 defaults", () => {
   const m = parseManifest({});
@@ -80,6 +80,74 @@ test("loading a folder names missing files and bad JSON", async () => {
     assert.equal(e.problems.length, 3);
     assert.match(e.problems.join("\n"), /backbone\.file: file .*backbone\.onnx does not exist/);
     assert.match(e.problems.join("\n"), /tokenizer\.file/);
+    return true;
+  });
+});
+
+function problemsOf(json: unknown): string[] {
+  try {
+    parseManifest(json);
+  } catch (e) {
+    assert.ok(e instanceof ManifestError, `expected a ManifestError, got ${String(e)}`);
+    return e.problems;
+  }
+  assert.fail(`expected ${JSON.stringify(json)} to be refused`);
+}
+
+test("backbone.variants: precision -> file, fp32 is always backbone.file, unknown precisions are named", () => {
+  const plain = parseManifest({});
+  assert.deepEqual(plain.backbone.variants, {});
+  assert.deepEqual(backbonePrecisions(plain), ["fp32"]);
+  assert.equal(backboneFileFor(plain, "int8"), undefined);
+  const m = parseManifest({ backbone: { file: "bb.onnx", variants: { int8: "bb.int8.onnx", fp32: "bb.onnx" } } });
+  assert.deepEqual(m.backbone.variants, { int8: "bb.int8.onnx" }, "fp32 naming backbone.file is accepted and not stored twice");
+  assert.equal(backboneFileFor(m, "fp32"), "bb.onnx");
+  assert.equal(backboneFileFor(m, "int8"), "bb.int8.onnx");
+  assert.deepEqual(backbonePrecisions(m), ["fp32", "int8"]);
+  const problems = problemsOf({ backbone: { variants: { fp16: "x.onnx", fp32: "other.onnx", int8: 3 } } });
+  assert.ok(problems.some((p) => /^backbone\.variants\.fp16: unknown precision; expected one of "fp32", "int8"/.test(p)), problems.join("\n"));
+  assert.ok(problems.some((p) => /^backbone\.variants\.fp32: fp32 is always backbone\.file \("backbone\.onnx"\), got "other\.onnx"/.test(p)), problems.join("\n"));
+  assert.ok(problems.some((p) => /^backbone\.variants\.int8: expected a non-empty string, got 3/.test(p)), problems.join("\n"));
+  assert.ok(problemsOf({ backbone: { variants: ["int8"] } }).some((p) => p.startsWith("backbone.variants: expected an object")));
+});
+
+test("training: instructions and prompt token counts, each problem named; counts are a sorted set", () => {
+  assert.equal(parseManifest({}).training, undefined, "no training block stays absent");
+  const m = parseManifest({ training: { instructions: ["Navigate to the target location"], prompt_tokens: [12, 10, 12] } });
+  assert.deepEqual(m.training, { instructions: ["Navigate to the target location"], prompt_tokens: [10, 12] });
+  assert.deepEqual(parseManifest({ training: { instructions: [] } }).training, { instructions: [], prompt_tokens: [] });
+  const problems = problemsOf({ training: { instructions: ["ok", ""], prompt_tokens: [10, 0] } });
+  assert.ok(problems.includes('training.instructions[1]: expected a non-empty string, got ""'), problems.join("\n"));
+  assert.ok(problems.includes("training.prompt_tokens[1]: expected positive integer, got 0"), problems.join("\n"));
+  assert.ok(problemsOf({ training: { prompt_tokens: 10 } }).some((p) => p.startsWith("training.prompt_tokens: expected a list")));
+  assert.ok(problemsOf({ training: "x" }).some((p) => p.startsWith("training: expected an object")));
+});
+
+test("export: the known fields are kept as strings, unknown ones ignored, a bad checkpoint hash named", () => {
+  assert.equal(parseManifest({}).export, undefined);
+  const sha = "0123456789abcdef".repeat(4);
+  const m = parseManifest({
+    export: {
+      exporter_version: "0.1.0", checkpoint: "t1.ckpt", checkpoint_sha256: sha, config: "t1.json", attn_implementation: "eager",
+      torch_version: "2.13.0", transformers_version: "5.18.0", future_field: { any: 1 },
+    },
+  });
+  assert.deepEqual(m.export, {
+    exporter_version: "0.1.0", checkpoint: "t1.ckpt", checkpoint_sha256: sha, config: "t1.json", attn_implementation: "eager",
+    torch_version: "2.13.0", transformers_version: "5.18.0",
+  });
+  const problems = problemsOf({ export: { checkpoint_sha256: "abc", torch_version: 2 } });
+  assert.ok(problems.includes('export.checkpoint_sha256: expected 64 hexadecimal digits (a SHA-256), got "abc"'), problems.join("\n"));
+  assert.ok(problems.includes("export.torch_version: expected a non-empty string, got 2"), problems.join("\n"));
+});
+
+test("a missing variant file is reported with the other missing files", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "vla-manifest-"));
+  await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ backbone: { variants: { int8: "backbone.int8.onnx" } } }));
+  await assert.rejects(loadManifest(dir), (e: unknown) => {
+    assert.ok(e instanceof ManifestError);
+    assert.equal(e.problems.length, 4, e.message);
+    assert.match(e.problems.join("\n"), /backbone\.variants\.int8: file .*backbone\.int8\.onnx does not exist/);
     return true;
   });
 });

@@ -7,22 +7,29 @@ import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { ManifestError } from "../src/model/manifest.js";
 import { availableProviders, sessionOptions } from "../src/model/runtime.js";
+import { rewriteMetadata, stripMetadata } from "./fixtures/onnx-metadata.js";
 
 let root: string;
 let good: string;
+/** The good folder with no metadata in its graphs: only the graphs' shapes can catch a bad manifest. */
+let bare: string;
 
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "vla-model-"));
   good = path.join(root, "good");
   await makeTinyModel(good, { seed: 9 });
+  bare = path.join(root, "bare");
+  await cp(good, bare, { recursive: true });
+  await stripMetadata(path.join(bare, "backbone.onnx"));
+  await stripMetadata(path.join(bare, "head.onnx"));
 });
 
 after(async () => rm(root, { recursive: true, force: true }));
 
-/** A copy of the good folder with its manifest edited. */
-async function variant(name: string, edit: (m: Record<string, any>) => void): Promise<string> {
+/** A copy of a folder (the good one by default) with its manifest edited. */
+async function variant(name: string, edit: (m: Record<string, any>) => void, from = good): Promise<string> {
   const dir = path.join(root, name);
-  await cp(good, dir, { recursive: true });
+  await cp(from, dir, { recursive: true });
   const file = path.join(dir, "manifest.json");
   const m = JSON.parse(await readFile(file, "utf8"));
   edit(m);
@@ -100,26 +107,26 @@ test("wrong tensor names are reported per graph with the names the graph has", a
   assert.ok(problems.some((p) => /graph input input_ids .* is not named in manifest\.backbone\.inputs/.test(p)), problems.join("\n"));
 });
 
-test("W, N, D and image size that disagree with the graphs are each named", async () => {
+test("graphs without metadata: W, N, D and image size that disagree with the graphs' shapes are each named", async () => {
   const dir = await variant("dims", (m) => {
     m.feature_dim = 128;
     m.chunk = 12;
     m.image.width = 224;
-  });
+  }, bare);
   const b = await problemsOf(dir);
   assert.ok(b.problems.some((p) => /^backbone\.inputs\.pixel_values pixel_values: dim 3 expected 224, got 32/.test(p)), b.problems.join("\n"));
   assert.ok(b.problems.some((p) => /^feature_dim: manifest says 128 but output feature has last dim 64/.test(p)), b.problems.join("\n"));
-  const dir2 = await variant("chunk", (m) => (m.chunk = 12));
+  const dir2 = await variant("chunk", (m) => (m.chunk = 12), bare);
   const h = await problemsOf(dir2);
   assert.match(h.file, /head\.onnx$/);
   assert.ok(h.problems.some((p) => /^chunk: manifest says 12 but output actions has 10 steps/.test(p)), h.problems.join("\n"));
 });
 
-test("a discrete manifest on a continuous head is caught by the class count", async () => {
+test("graphs without metadata: a discrete manifest on a continuous head is caught by the class count", async () => {
   const dir = await variant("kind", (m) => {
     m.head = { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }, { name: "left", action: [0, 1] }] };
     m.head_graph.output = "actions";
-  });
+  }, bare);
   const { problems } = await problemsOf(dir);
   assert.ok(problems.some((p) => /^head: manifest declares 3 classes but output actions has last dim 2/.test(p)), problems.join("\n"));
 });
@@ -131,4 +138,103 @@ test("a missing graph file and an unavailable provider give clear errors", async
   if (!availableProviders().includes("cuda")) {
     await assert.rejects(VlaModel.load(good, { runtime: { provider: "cuda" } }), /provider: cuda is not available .*offers: cpu.*npm rebuild onnxruntime-node/s);
   }
+});
+
+test("graphs without mobile_vla metadata still load and compute what the good folder computes", async () => {
+  const a = await VlaModel.load(good, { warmup: false });
+  const b = await VlaModel.load(bare, { warmup: false });
+  const pixels = new Float32Array(3 * 32 * 32).map((_, i) => (i % 53) / 53);
+  const fa = await a.runBackbone(pixels, a.tokenizer.encode("go left"));
+  const fb = await b.runBackbone(pixels, b.tokenizer.encode("go left"));
+  assert.deepEqual([...fb], [...fa], "stripping metadata changed the feature");
+  await a.close();
+  await b.close();
+});
+
+test("a hand-edited window, chunk, feature_dim or head kind is refused, naming the file, the key and both values", async () => {
+  const cases: [string, (m: Record<string, any>) => void, RegExp][] = [
+    ["window", (m) => (m.window = 9), /^window: manifest\.json says 9 but head\.onnx metadata mobile_vla\.window says 8$/],
+    ["chunk", (m) => (m.chunk = 11), /^chunk: manifest\.json says 11 but head\.onnx metadata mobile_vla\.chunk says 10$/],
+    ["feature_dim", (m) => (m.feature_dim = 65), /^feature_dim: manifest\.json says 65 but backbone\.onnx metadata mobile_vla\.feature_dim says 64$/],
+    [
+      "head kind",
+      (m) => {
+        m.head = { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }] };
+        m.head_graph.output = "actions";
+      },
+      /^head\.kind: manifest\.json says discrete but head\.onnx metadata mobile_vla\.head_kind says continuous$/,
+    ],
+  ];
+  for (const [name, edit, expected] of cases) {
+    const dir = await variant(`meta-${name.replace(/ /g, "-")}`, edit);
+    const { file, problems } = await problemsOf(dir);
+    assert.match(file, /manifest\.json$/, `${name}: the error should name the manifest`);
+    assert.ok(problems.some((p) => expected.test(p)), `${name}: no problem matches ${expected}:\n${problems.join("\n")}`);
+  }
+});
+
+test("the graphs' checkpoint hashes must agree with each other and with manifest.export; bad metadata values are named", async () => {
+  const shaA = "a".repeat(64);
+  const shaB = "b".repeat(64);
+  const two = await variant("two-checkpoints", () => {});
+  await rewriteMetadata(path.join(two, "backbone.onnx"), (m) => m.set("mobile_vla.checkpoint_sha256", shaA));
+  await rewriteMetadata(path.join(two, "head.onnx"), (m) => m.set("mobile_vla.checkpoint_sha256", shaB));
+  const mixed = await problemsOf(two);
+  assert.ok(
+    mixed.problems.some((p) => p.includes(`backbone.onnx metadata mobile_vla.checkpoint_sha256 says ${shaA} but head.onnx says ${shaB}`)),
+    mixed.problems.join("\n"),
+  );
+
+  const agree = await variant("one-checkpoint", (m) => (m.export = { exporter_version: "0.1.0", checkpoint_sha256: shaB }));
+  for (const g of ["backbone.onnx", "head.onnx"]) await rewriteMetadata(path.join(agree, g), (m) => m.set("mobile_vla.checkpoint_sha256", shaA));
+  const vsManifest = await problemsOf(agree);
+  assert.ok(
+    vsManifest.problems.some((p) => p === `export.checkpoint_sha256: manifest.json says ${shaB} but head.onnx metadata mobile_vla.checkpoint_sha256 says ${shaA}`),
+    vsManifest.problems.join("\n"),
+  );
+
+  const matching = await variant("matching-checkpoint", (m) => (m.export = { checkpoint_sha256: shaA.toUpperCase(), torch_version: "2.13.0" }));
+  for (const g of ["backbone.onnx", "head.onnx"]) await rewriteMetadata(path.join(matching, g), (m) => m.set("mobile_vla.checkpoint_sha256", shaA));
+  const ok = await VlaModel.load(matching, { warmup: false });
+  assert.deepEqual(ok.manifest.export, { checkpoint_sha256: shaA.toUpperCase(), torch_version: "2.13.0" });
+  await ok.close();
+
+  const garbled = await variant("garbled-window", () => {});
+  await rewriteMetadata(path.join(garbled, "head.onnx"), (m) => m.set("mobile_vla.window", "eight"));
+  const g = await problemsOf(garbled);
+  assert.ok(g.problems.includes('head.onnx metadata mobile_vla.window: expected a positive integer, got "eight"'), g.problems.join("\n"));
+});
+
+test("precision: int8 opens backbone.variants.int8; a folder without it fails naming the precision, the folder and what it has", async () => {
+  const q = path.join(root, "int8");
+  await makeTinyModel(q, { seed: 9, int8: true });
+  const fp32 = await VlaModel.load(q, { warmup: false });
+  const int8 = await VlaModel.load(q, { precision: "int8", warmup: false });
+  assert.equal(fp32.precision, "fp32");
+  assert.equal(fp32.backboneFile, "backbone.onnx");
+  assert.equal(int8.precision, "int8");
+  assert.equal(int8.backboneFile, "backbone.int8.onnx");
+  const pixels = new Float32Array(3 * 32 * 32).map((_, i) => (i % 41) / 41);
+  const f32 = await fp32.runBackbone(pixels, fp32.tokenizer.encode("go left"));
+  const f8 = await int8.runBackbone(pixels, int8.tokenizer.encode("go left"));
+  const d = Math.max(...f32.map((v, i) => Math.abs(v - f8[i]!)));
+  assert.ok(d > 0 && d < 0.1, `the int8 backbone should differ from fp32 a little, differs by ${d}`);
+  await fp32.close();
+  await int8.close();
+
+  await assert.rejects(VlaModel.load(good, { precision: "int8" }), (e: unknown) => {
+    assert.ok(e instanceof ManifestError, String(e));
+    const text = `backbone.variants.int8: precision int8 was asked for but the model folder ${good} has no int8 backbone (it has: fp32)`;
+    assert.ok(e.problems.some((p) => p.startsWith(text)), e.message);
+    return true;
+  });
+
+  // An int8 file whose metadata says fp32 was listed under the wrong precision.
+  const wrong = path.join(root, "int8-wrong");
+  await cp(q, wrong, { recursive: true });
+  await rewriteMetadata(path.join(wrong, "backbone.int8.onnx"), (m) => m.set("mobile_vla.precision", "fp32"));
+  await assert.rejects(
+    VlaModel.load(wrong, { precision: "int8" }),
+    /backbone\.variants\.int8: manifest\.json says backbone\.int8\.onnx is the int8 backbone but backbone\.int8\.onnx metadata mobile_vla\.precision says fp32/,
+  );
 });

@@ -3,6 +3,7 @@
 // December 2025 models (BGR, bilinear 224x224, [0, 1] pixels, no mean/std, W=8, N=10).
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
+import { FieldReader, isPositiveInt, type Json } from "./field-reader.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -40,11 +41,45 @@ export interface TokenizerSpec {
   max_length: number;
 }
 
+/** Backbone precisions a folder may carry. fp32 is always `backbone.file`; others are `backbone.variants`. */
+export const PRECISIONS = ["fp32", "int8"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 export interface BackboneGraphSpec {
   file: string;
   inputs: { pixel_values: string; input_ids: string; attention_mask: string | null };
   output: string;
+  /**
+   * The same backbone at other precisions (same inputs and output), precision -> file.
+   * Never holds fp32: that is `file` (see backboneFileFor).
+   */
+  variants: Partial<Record<Precision, string>>;
 }
+
+/** What the model was trained with, so the package can warn about inputs it never saw. */
+export interface TrainingInfo {
+  /** The instructions used in training; [] when unknown. */
+  instructions: string[];
+  /**
+   * Token counts of the training prompts (template applied, special tokens added),
+   * sorted, unique; [] when unknown. For the Kosmos-2 Mobile-VLA models the count,
+   * not the words, is what reaches the feature (REFERENCE.md).
+   */
+  prompt_tokens: number[];
+}
+
+/** Written by the exporter; informational except checkpoint_sha256, which the graphs' metadata must match. */
+export interface ExportInfo {
+  exporter_version?: string;
+  checkpoint?: string;
+  checkpoint_sha256?: string;
+  config?: string;
+  attn_implementation?: string;
+  torch_version?: string;
+  transformers_version?: string;
+}
+
+const EXPORT_FIELDS = ["exporter_version", "checkpoint", "checkpoint_sha256", "config", "attn_implementation", "torch_version", "transformers_version"] as const;
 
 export interface HeadGraphSpec {
   file: string;
@@ -87,6 +122,9 @@ export interface Manifest {
   tokenizer: TokenizerSpec;
   backbone: BackboneGraphSpec;
   head_graph: HeadGraphSpec;
+  /** Absent in folders made before the exporter recorded it. */
+  training?: TrainingInfo;
+  export?: ExportInfo;
 }
 
 export const DEFAULT_IMAGE: ImageSpec = {
@@ -112,6 +150,7 @@ export const DEFAULT_BACKBONE: BackboneGraphSpec = {
   file: "backbone.onnx",
   inputs: { pixel_values: "pixel_values", input_ids: "input_ids", attention_mask: "attention_mask" },
   output: "feature",
+  variants: {},
 };
 
 export const DEFAULT_HEAD_GRAPH: HeadGraphSpec = { file: "head.onnx", input: "features", output: "actions" };
@@ -131,92 +170,22 @@ export function headOutputWidth(m: Manifest): number {
   return m.head.kind === "continuous" ? m.action_axes.length : m.head.classes.length;
 }
 
+/** The backbone file for a precision, relative to the folder; undefined when the folder has none. */
+export function backboneFileFor(m: Manifest, precision: Precision): string | undefined {
+  return precision === "fp32" ? m.backbone.file : m.backbone.variants[precision];
+}
+
+/** The precisions a folder can run, fp32 first. */
+export function backbonePrecisions(m: Manifest): Precision[] {
+  return PRECISIONS.filter((p) => backboneFileFor(m, p) !== undefined);
+}
+
 /** Index into the window of the chunk to use, for a window holding `filled` frames. */
 export function chunkIndex(m: Manifest, filled: number): number {
   if (m.chunk_position === "last") return filled - 1;
   return Math.min(m.chunk_position, filled - 1);
 }
 
-type Json = unknown;
-
-/** Reads fields off a JSON object, collecting every problem instead of stopping at the first. */
-class FieldReader {
-  constructor(
-    private readonly problems: string[],
-    private readonly prefix: string,
-  ) {}
-
-  private where(key: string): string {
-    return this.prefix ? `${this.prefix}.${key}` : key;
-  }
-
-  obj(o: Json, key: string): Record<string, Json> | undefined {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return undefined;
-    if (v === null || typeof v !== "object" || Array.isArray(v)) {
-      this.problems.push(`${this.where(key)}: expected an object, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return v as Record<string, Json>;
-  }
-
-  num(o: Json, key: string, fallback: number, check: (n: number) => boolean, expected: string): number {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) {
-      this.problems.push(`${this.where(key)}: expected ${expected}, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  str(o: Json, key: string, fallback: string): string {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "string" || v.length === 0) {
-      this.problems.push(`${this.where(key)}: expected a non-empty string, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  oneOf<T extends string | number>(o: Json, key: string, fallback: T, allowed: readonly T[]): T {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (!allowed.includes(v as T)) {
-      this.problems.push(`${this.where(key)}: expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v as T;
-  }
-
-  bool(o: Json, key: string, fallback: boolean): boolean {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "boolean") {
-      this.problems.push(`${this.where(key)}: expected true or false, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  numbers(o: Json, key: string, fallback: number[] | null, length: number, nullable: boolean): number[] | null {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (v === null && nullable) return null;
-    if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
-      this.problems.push(`${this.where(key)}: expected ${length} finite numbers${nullable ? " or null" : ""}, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v as number[];
-  }
-
-  child(key: string): FieldReader {
-    return new FieldReader(this.problems, this.where(key));
-  }
-}
-
-const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
 function parseDenormalize(r: FieldReader, o: Record<string, Json> | undefined, axes: number): Denormalize {
   const identity: Denormalize = { kind: "minmax", min: Array(axes).fill(-1), max: Array(axes).fill(1) };
@@ -339,7 +308,26 @@ export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
       attention_mask: maskRaw === null ? null : bir.str(bbIn, "attention_mask", DEFAULT_BACKBONE.inputs.attention_mask!),
     },
     output: br.str(bbO, "output", DEFAULT_BACKBONE.output),
+    variants: {},
   };
+  const varO = br.obj(bbO, "variants");
+  if (varO) {
+    const vr = br.child("variants");
+    for (const key of Object.keys(varO)) {
+      if (!(PRECISIONS as readonly string[]).includes(key)) {
+        vr.fail(key, `unknown precision; expected one of ${PRECISIONS.map((p) => JSON.stringify(p)).join(", ")}`);
+        continue;
+      }
+      const file = vr.str(varO, key, "");
+      if (!file) continue;
+      if (key === "fp32") {
+        // fp32 IS backbone.file; a second name for it could only disagree.
+        if (file !== backbone.file) vr.fail(key, `fp32 is always backbone.file (${JSON.stringify(backbone.file)}), got ${JSON.stringify(file)}; name the fp32 graph in backbone.file`);
+        continue;
+      }
+      backbone.variants[key as Precision] = file;
+    }
+  }
   const hgO = r.obj(json, "head_graph") ?? {};
   const hgr = r.child("head_graph");
   const head_graph: HeadGraphSpec = {
@@ -348,11 +336,45 @@ export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
     output: hgr.str(hgO, "output", kind === "discrete" ? "logits" : DEFAULT_HEAD_GRAPH.output),
   };
 
+  const training = parseTraining(r.child("training"), r.obj(json, "training"));
+  const exportInfo = parseExport(r.child("export"), r.obj(json, "export"));
+
   if (problems.length) throw new ManifestError(file, problems);
   return {
     format_version, name, description, window, chunk, feature_dim, action_axes, chunk_position,
     action_step_s, head, image, tokenizer, backbone, head_graph,
+    // Only when given, so a folder without them parses to exactly what it was written from.
+    ...(training ? { training } : {}),
+    ...(exportInfo ? { export: exportInfo } : {}),
   };
+}
+
+function parseTraining(r: FieldReader, o: Record<string, Json> | undefined): TrainingInfo | undefined {
+  if (!o) return undefined;
+  const instructions = r.strings(o, "instructions", false) ?? [];
+  const counts = r.ints(o, "prompt_tokens", isPositiveInt, "positive integers") ?? [];
+  // A set of counts: order and repeats carry nothing, so they are normalised rather than refused.
+  const prompt_tokens = [...new Set(counts)].sort((a, b) => a - b);
+  return { instructions, prompt_tokens };
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/i;
+
+function parseExport(r: FieldReader, o: Record<string, Json> | undefined): ExportInfo | undefined {
+  if (!o) return undefined;
+  const out: ExportInfo = {};
+  // Informational: unknown keys are ignored so a newer exporter's folder still loads.
+  for (const key of EXPORT_FIELDS) {
+    if (!r.has(o, key)) continue;
+    const v = r.str(o, key, "");
+    if (!v) continue;
+    if (key === "checkpoint_sha256" && !SHA256_RE.test(v)) {
+      r.fail(key, `expected 64 hexadecimal digits (a SHA-256), got ${JSON.stringify(v)}`);
+      continue;
+    }
+    out[key] = v;
+  }
+  return out;
 }
 
 /** Reads and validates `<dir>/manifest.json`; missing graph or tokenizer files are reported together. */
@@ -372,7 +394,13 @@ export async function loadManifest(dir: string): Promise<Manifest> {
   }
   const manifest = parseManifest(json, file);
   const missing: string[] = [];
-  for (const [field, rel] of [["backbone.file", manifest.backbone.file], ["head_graph.file", manifest.head_graph.file], ["tokenizer.file", manifest.tokenizer.file]] as const) {
+  const files: [string, string][] = [
+    ["backbone.file", manifest.backbone.file],
+    ...Object.entries(manifest.backbone.variants).map(([p, f]): [string, string] => [`backbone.variants.${p}`, f]),
+    ["head_graph.file", manifest.head_graph.file],
+    ["tokenizer.file", manifest.tokenizer.file],
+  ];
+  for (const [field, rel] of files) {
     try {
       await access(path.join(dir, rel));
     } catch {

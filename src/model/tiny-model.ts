@@ -16,7 +16,9 @@ import {
   MANIFEST_FORMAT_VERSION,
   type DiscreteClass,
   type Manifest,
+  type Precision,
 } from "./manifest.js";
+import { manifestMetadata } from "./graph-metadata.js";
 import { buildTinyTokenizer, TINY_TOKENIZER_CONFIG_FILE, TINY_TOKENIZER_FILE } from "./tiny-tokenizer.js";
 
 export type TinyHeadKind = "continuous" | "discrete";
@@ -32,7 +34,16 @@ export interface TinyModelOptions {
   chunk?: number;
   /** Store the backbone's weights as ONNX external data (backbone.onnx.data), as real > 2 GB backbones are. */
   externalData?: boolean;
+  /**
+   * Also write an int8 backbone (backbone.int8.onnx, listed in backbone.variants): the same
+   * graph with each dense weight matrix rounded to 255 symmetric levels per tensor, as a
+   * dynamic int8 quantiser rounds it. The weights stay float32 in the file (fake
+   * quantisation): it exercises the precision path and int8 tolerances, not int8 kernels.
+   */
+  int8?: boolean;
 }
+
+export const TINY_INT8_BACKBONE_FILE = "backbone.int8.onnx";
 
 export const TINY_IMAGE_SIZE = 32;
 export const TINY_FEATURE_DIM = 64;
@@ -84,12 +95,26 @@ function hash32(text: string, seed: number): number {
 const uniformStream = mulberry32;
 
 class Weights {
-  constructor(private readonly seed: number) {}
+  constructor(
+    private readonly seed: number,
+    /** Round weight matrices to int8 levels (the int8 backbone variant). */
+    private readonly int8 = false,
+  ) {}
 
   /** Uniform in [-scale, scale); each name draws from its own stream so adding a tensor shifts no other. */
   uniform(name: string, count: number, scale: number): Float32Array {
     const next = uniformStream(hash32(name, this.seed));
     return Float32Array.from({ length: count }, () => (2 * next() - 1) * scale);
+  }
+
+  /** A weight matrix: uniform, then rounded to int8 levels when this is the int8 variant (biases stay float, as quantisers leave them). */
+  matrix(name: string, count: number, scale: number): Float32Array {
+    const w = this.uniform(name, count, scale);
+    if (!this.int8) return w;
+    let max = 0;
+    for (const v of w) max = Math.max(max, Math.abs(v));
+    const step = max / 127 || 1;
+    return w.map((v) => Math.round(v / step) * step);
   }
 }
 
@@ -100,7 +125,7 @@ function checkPositiveInt(name: string, v: number): number {
 
 /** Dense layer x @ W + b over the last axis; W uniform with PyTorch's default bound times `gain`. */
 function dense(g: GraphBuilder, w: Weights, name: string, x: string, inDim: number, outDim: number, gain: number, biasGain = gain): string {
-  const W = g.initializer(`${name}.weight`, w.uniform(`${name}.weight`, inDim * outDim, gain / Math.sqrt(inDim)), [inDim, outDim]);
+  const W = g.initializer(`${name}.weight`, w.matrix(`${name}.weight`, inDim * outDim, gain / Math.sqrt(inDim)), [inDim, outDim]);
   const b = g.initializer(`${name}.bias`, w.uniform(`${name}.bias`, outDim, biasGain / Math.sqrt(inDim)), [outDim]);
   return g.op("Add", [g.op("MatMul", [x, W]), b]);
 }
@@ -232,26 +257,32 @@ export function buildTinyModel(options: TinyModelOptions = {}): TinyModelFolder 
         : { kind, classes: TINY_DISCRETE_CLASSES.map((c) => ({ name: c.name, action: [...c.action] })), denormalize: { kind: "minmax", min: [-1, -1], max: [1, 1] } },
     image: { ...DEFAULT_IMAGE, width: TINY_IMAGE_SIZE, height: TINY_IMAGE_SIZE },
     tokenizer: { ...DEFAULT_TOKENIZER, file: TINY_TOKENIZER_FILE, padding: { kind: "none" } },
-    backbone: { ...DEFAULT_BACKBONE, inputs: { ...DEFAULT_BACKBONE.inputs } },
+    backbone: { ...DEFAULT_BACKBONE, inputs: { ...DEFAULT_BACKBONE.inputs }, variants: options.int8 ? { int8: TINY_INT8_BACKBONE_FILE } : {} },
     head_graph: { file: "head.onnx", input: "features", output: headOutput },
   };
 
   const weights = new Weights(seed);
-  const metadata = { "mobile_vla.model": name, "mobile_vla.seed": String(seed) };
+  // The contract's keys (checked against the manifest at load) plus what identifies a tiny model.
+  const own = { "mobile_vla.model": name, "mobile_vla.seed": String(seed) };
+  const backboneMeta = (precision: Precision) => ({ ...own, ...manifestMetadata(manifest, { role: "backbone", precision }) });
   const backbone = backboneGraph(weights, tok.vocabSize, manifest.tokenizer.max_length);
   const head = headGraph(weights, kind, chunk, manifest.head_graph.input, headOutput);
   const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
-  const backboneOptions = { producerName: PRODUCER, docString: "tiny Mobile-VLA backbone: frame + prompt -> feature", metadata };
+  const backboneOptions = { producerName: PRODUCER, docString: "tiny Mobile-VLA backbone: frame + prompt -> feature", metadata: backboneMeta("fp32") };
   const externalFile = `${manifest.backbone.file}.data`;
   const external = options.externalData ? backbone.toModelWithExternalData(externalFile, 1024, backboneOptions) : null;
   const files = new Map<string, Uint8Array>([
     [MANIFEST_FILE, json(manifest)],
     [manifest.backbone.file, external ? external.model : backbone.toModel(backboneOptions)],
-    [manifest.head_graph.file, head.toModel({ producerName: PRODUCER, docString: `tiny Mobile-VLA ${kind} LSTM head: window of features -> chunk`, metadata })],
+    [manifest.head_graph.file, head.toModel({ producerName: PRODUCER, docString: `tiny Mobile-VLA ${kind} LSTM head: window of features -> chunk`, metadata: { ...own, ...manifestMetadata(manifest, { role: "head" }) } })],
     [manifest.tokenizer.file, json(tok.tokenizer)],
     [TINY_TOKENIZER_CONFIG_FILE, json(tok.config)],
   ]);
   if (external) files.set(externalFile, external.data);
+  if (options.int8) {
+    const int8 = backboneGraph(new Weights(seed, true), tok.vocabSize, manifest.tokenizer.max_length);
+    files.set(TINY_INT8_BACKBONE_FILE, int8.toModel({ ...backboneOptions, docString: "tiny Mobile-VLA backbone, int8-rounded weights", metadata: backboneMeta("int8") }));
+  }
   return { manifest, files };
 }
 

@@ -3,7 +3,11 @@
 // policy only deals in features and chunks.
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { ManifestError, headOutputWidth, loadManifest, type Manifest } from "./manifest.js";
+import { checkGraphMetadata } from "./graph-metadata.js";
+import {
+  MANIFEST_FILE, ManifestError, backboneFileFor, backbonePrecisions, headOutputWidth, loadManifest,
+  type Manifest, type Precision,
+} from "./manifest.js";
 import {
   DEFAULT_RUNTIME, float32Tensor, graphInputs, graphOutputs, int64Tensor, openSession,
   type Feeds, type RuntimeOptions, type Session, type TensorInfo,
@@ -12,6 +16,8 @@ import { PromptTokenizer, type PromptTokens } from "./tokenize.js";
 
 export interface LoadOptions {
   runtime?: Partial<RuntimeOptions>;
+  /** Which backbone graph to open: fp32 (backbone.file, the default) or a backbone.variants entry. */
+  precision?: Precision;
   /** One inference at load so the first real frame doesn't pay for allocation and kernel selection. */
   warmup?: boolean;
 }
@@ -29,6 +35,10 @@ export class VlaModel {
     readonly head: Session,
     readonly tokenizer: PromptTokenizer,
     readonly runtime: RuntimeOptions,
+    /** The precision of the backbone graph that was opened. */
+    readonly precision: Precision,
+    /** That graph's file, relative to `dir`. */
+    readonly backboneFile: string,
     headWindowDim: number | string,
   ) {
     this.headWindowDynamic = typeof headWindowDim !== "number";
@@ -37,7 +47,20 @@ export class VlaModel {
   static async load(dir: string, options: LoadOptions = {}): Promise<VlaModel> {
     const runtime: RuntimeOptions = { ...DEFAULT_RUNTIME, ...options.runtime };
     const manifest = await loadManifest(dir);
-    const backboneFile = path.join(dir, manifest.backbone.file);
+    const precision = options.precision ?? "fp32";
+    const backboneRel = backboneFileFor(manifest, precision);
+    if (backboneRel === undefined) {
+      throw new ManifestError(path.join(dir, MANIFEST_FILE), [
+        `backbone.variants.${precision}: precision ${precision} was asked for but the model folder ${dir} has no ${precision} backbone ` +
+          `(it has: ${backbonePrecisions(manifest).join(", ")}); export one or choose another precision`,
+      ]);
+    }
+    // Before the sessions: a disagreement is a clearer message than anything a run would show.
+    await checkGraphMetadata(dir, manifest, [
+      { file: backboneRel, graph: { role: "backbone", precision } },
+      { file: manifest.head_graph.file, graph: { role: "head" } },
+    ]);
+    const backboneFile = path.join(dir, backboneRel);
     const headFile = path.join(dir, manifest.head_graph.file);
     const [backbone, head, tokenizer] = await Promise.all([
       openSession(backboneFile, runtime),
@@ -45,7 +68,7 @@ export class VlaModel {
       PromptTokenizer.load(dir, manifest.tokenizer),
     ]);
     const headWindowDim = checkGraphs(manifest, backboneFile, backbone, headFile, head);
-    const model = new VlaModel(dir, manifest, backbone, head, tokenizer, runtime, headWindowDim);
+    const model = new VlaModel(dir, manifest, backbone, head, tokenizer, runtime, precision, backboneRel, headWindowDim);
     if (options.warmup ?? true) await model.warmup();
     return model;
   }
@@ -67,7 +90,7 @@ export class VlaModel {
     this.timing.sessionMs += ms;
     const t = out[m.backbone.output];
     if (!t || t.type !== "float32" || t.size !== m.feature_dim) {
-      throw new ManifestError(path.join(this.dir, m.backbone.file), [
+      throw new ManifestError(path.join(this.dir, this.backboneFile), [
         `output ${m.backbone.output}: expected ${m.feature_dim} float32 values, got ${t ? `${t.size} ${t.type}` : "nothing"}`,
       ]);
     }
