@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import {
-  DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, YARGS_OPTIONS, frameIntervalS, loadParamsFile, paramsMarkdown,
+  DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, YARGS_OPTIONS, frameIntervalS, loadParamsFile, modelLoadOptions, paramsMarkdown,
   parseParams, pickParams, rosParamsFromYaml,
 } from "../src/control/params.js";
 
@@ -22,11 +22,11 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 test("the table has exactly the documented names, and its defaults are the documented ones", () => {
   assert.deepEqual(PARAM_NAMES, [
-    "model", "provider", "threads", "graph_optimization", "instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
+    "model", "precision", "provider", "threads", "graph_optimization", "instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
     "ensemble_k", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "stamped", "frame_id",
   ]);
   assert.deepEqual(parseParams({}), {
-    model: "", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "", frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
+    model: "", precision: "fp32", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "", frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
     aggregation: "latest", ensemble_k: 0.01, max_linear_x: 1.0, max_linear_y: 1.0, max_accel: 2.0, max_decel: 4.0,
     deadband: 0.05, watchdog_timeout_s: 1.0, stamped: false, frame_id: "base_link",
   });
@@ -35,12 +35,12 @@ test("the table has exactly the documented names, and its defaults are the docum
 
 test("command-line strings parse to the table's types", () => {
   const p = parseParams({
-    model: "models/tiny", provider: "cuda", threads: "4", graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: "0.5",
+    model: "models/tiny", precision: "int8", provider: "cuda", threads: "4", graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: "0.5",
     window_fill: "pad", control_rate_hz: "30", aggregation: "ensemble", ensemble_k: "0.1", max_linear_x: "1.15",
     max_linear_y: "0.8", max_accel: "inf", max_decel: "0", deadband: "0", watchdog_timeout_s: "2.5", stamped: "true", frame_id: "base",
   });
   assert.deepEqual(p, {
-    model: "models/tiny", provider: "cuda", threads: 4, graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: 0.5,
+    model: "models/tiny", precision: "int8", provider: "cuda", threads: 4, graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: 0.5,
     window_fill: "pad", control_rate_hz: 30, aggregation: "ensemble", ensemble_k: 0.1, max_linear_x: 1.15,
     max_linear_y: 0.8, max_accel: Infinity, max_decel: 0, deadband: 0, watchdog_timeout_s: 2.5, stamped: true, frame_id: "base",
   });
@@ -60,15 +60,15 @@ test("frame_interval_s: null, 0, \"auto\" and \"null\" all mean the manifest's a
 test("every bad parameter is reported at once, each naming the parameter and what was expected", () => {
   const problems = problemsOf({
     control_rate_hz: -1, max_linear_x: 0, aggregation: "mean", window_fill: "fill", bogus: 1, threads: 1.5,
-    watchdog_timeout_s: "soon", stamped: "yes", provider: "gpu", frame_interval_s: -0.4, max_accel: -2, ensemble_k: "NaN",
+    watchdog_timeout_s: "soon", stamped: "yes", provider: "gpu", frame_interval_s: -0.4, max_accel: -2, ensemble_k: "NaN", precision: "fp16",
   });
   const byName = (n: string) => problems.find((p) => p.startsWith(`${n}:`));
-  assert.equal(problems.length, 12, problems.join("\n"));
+  assert.equal(problems.length, 13, problems.join("\n"));
   assert.match(byName("control_rate_hz")!, /expected a number > 0, got -1/);
   assert.match(byName("max_linear_x")!, /expected a number > 0, got 0/);
   assert.match(byName("aggregation")!, /expected one of "latest", "ensemble", got "mean"/);
   assert.match(byName("window_fill")!, /expected one of "grow", "pad", "wait", got "fill"/);
-  assert.match(byName("bogus")!, /unknown parameter; known: model, provider/);
+  assert.match(byName("bogus")!, /unknown parameter; known: model, precision, provider/);
   assert.match(byName("threads")!, /expected an integer >= 0, got 1.5/);
   assert.match(byName("watchdog_timeout_s")!, /got "soon"/);
   assert.match(byName("stamped")!, /expected true or false, got "yes"/);
@@ -76,7 +76,8 @@ test("every bad parameter is reported at once, each naming the parameter and wha
   assert.match(byName("frame_interval_s")!, /expected a number of seconds > 0/);
   assert.match(byName("max_accel")!, /expected a number >= 0 \(inf allowed\), got -2/);
   assert.match(byName("ensemble_k")!, /got "NaN"/);
-  assert.match(String(new ParamsError(problems).message), /invalid parameters \(12\)/);
+  assert.match(byName("precision")!, /expected one of "fp32", "int8", got "fp16"/);
+  assert.match(String(new ParamsError(problems).message), /invalid parameters \(13\)/);
 });
 
 test("wrong YAML types are refused rather than coerced", () => {
@@ -134,4 +135,12 @@ test("the markdown table has a header and one row per parameter with unit and de
   const row = md.find((l) => l.startsWith("| `max_accel` |"));
   assert.match(row!, /^\| `max_accel` \| number \| m\/s\^2 \| `2` \| /);
   assert.match(md.find((l) => l.startsWith("| `frame_interval_s` |"))!, /\| s \| null \|/);
+});
+
+test("modelLoadOptions carries the precision and the onnxruntime settings, the form VlaModel.load takes", () => {
+  assert.deepEqual(modelLoadOptions(parseParams({ precision: "int8", provider: "cuda", threads: 2, graph_optimization: "basic" })), {
+    precision: "int8",
+    runtime: { provider: "cuda", threads: 2, graphOptimization: "basic" },
+  });
+  assert.equal(modelLoadOptions(DEFAULT_PARAMS).precision, "fp32");
 });

@@ -1,7 +1,7 @@
 // `mobile-vla replay`: what the robot would have published on a recorded bag,
 // one line per control tick (or every n-th), with the safety layer's reason.
 import type { Argv } from "yargs";
-import { YARGS_OPTIONS, parseParams, pickParams, runtimeOptions } from "../control/params.js";
+import { YARGS_OPTIONS, modelLoadOptions, parseParams, pickParams } from "../control/params.js";
 import { VlaModel } from "../model/vla-model.js";
 import { replayBag } from "../replay/bag-replay.js";
 import { parseLatency } from "./eval-command.js";
@@ -22,7 +22,7 @@ export function replayCommand(y: Argv): Argv {
         .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>),
     async (argv) => {
       const params = parseParams(pickParams({ ...argv }));
-      const model = await VlaModel.load(argv.model, { runtime: runtimeOptions(params) });
+      const model = await VlaModel.load(argv.model, modelLoadOptions(params));
       let n = 0;
       let start: number | null = null;
       process.stdout.write("t_s\tlinear_x\tlinear_y\treason\n");

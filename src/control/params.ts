@@ -25,6 +25,8 @@ export { WINDOW_FILLS, type WindowFill };
 /** Execution providers the model loader knows; onnxruntime-node on Linux ships these. */
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type Provider } from "../model/providers.js";
 export { PROVIDERS, type Provider };
+import { PRECISIONS, type Precision } from "../model/manifest.js";
+export { PRECISIONS, type Precision };
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const INF_RE = /^\+?(\.?inf|infinity)$/i;
@@ -118,6 +120,7 @@ const frameInterval: ParamSpec<number | null> = {
 /** The parameter table, in documentation order. */
 export const PARAMS = {
   model: stringParam({ default: "", description: "Path to the model folder (manifest.json, backbone.onnx, head.onnx, tokenizer.json). Required to run the policy." }),
+  precision: oneOfParam({ allowed: PRECISIONS, default: "fp32" as Precision, description: "Which backbone graph of the model folder to run: fp32 (backbone.file) or int8 (backbone.variants.int8: faster on CPU, a little less exact; check it with `mobile-vla model verify DIR --precision int8` first). A folder without that precision refuses to load." }),
   provider: oneOfParam({ allowed: PROVIDERS, default: "cpu" as Provider, description: "onnxruntime execution provider." }),
   threads: numberParam({ unit: "", default: 0, integer: true, min: 0, minInclusive: true, description: "Intra-op threads for onnxruntime; 0 lets onnxruntime choose." }),
   graph_optimization: oneOfParam({ allowed: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization, description: "onnxruntime graph optimisation level; lower it only to debug a graph." }),
@@ -257,6 +260,18 @@ export function rosParamsFromYaml(text: string, node = "vla_policy", file = "<pa
 /** Reads and validates a ROS 2 params file. */
 export async function loadParamsFile(file: string, node = "vla_policy"): Promise<PolicyParams> {
   return parseParams(rosParamsFromYaml(await readFile(file, "utf8"), node, file));
+}
+
+/**
+ * Everything among the parameters that VlaModel.load takes (its LoadOptions): the
+ * precision and the onnxruntime settings. Every command that loads a model from
+ * parameters goes through this, so a new load setting reaches all of them.
+ */
+export function modelLoadOptions(p: Pick<PolicyParams, "precision" | "provider" | "threads" | "graph_optimization">): {
+  precision: Precision;
+  runtime: ReturnType<typeof runtimeOptions>;
+} {
+  return { precision: p.precision, runtime: runtimeOptions(p) };
 }
 
 /** The onnxruntime settings among the parameters, in the form VlaModel.load takes. */

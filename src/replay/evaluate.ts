@@ -2,7 +2,7 @@
 // source that fails is reported with its error and the others still run.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { runtimeOptions, type PolicyParams } from "../control/params.js";
+import { modelLoadOptions, type PolicyParams } from "../control/params.js";
 import type { VirtualLatency } from "../control/clock.js";
 import type { EvalReport, RunSeries } from "../eval/types.js";
 import { buildReport } from "../eval/report-html.js";
@@ -65,7 +65,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const runs: RunSeries[] = [];
   for (let mi = 0; mi < o.models.length; mi++) {
     const name = names[mi]!;
-    const model = await VlaModel.load(o.models[mi]!, { runtime: runtimeOptions(o.params) });
+    const model = await VlaModel.load(o.models[mi]!, modelLoadOptions(o.params));
     const seenInstructions = new Set<string>();
     const onInstruction = (instruction: string, tokens: PromptTokens) => {
       // Once per instruction and model: 250 episodes share two instructions.

@@ -18,7 +18,7 @@
 import { Pipeline } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
-import { PARAMS, PARAM_NAMES, ParamsError, parseParams, runtimeOptions, type ParamSpec, type PolicyParams } from "../control/params.js";
+import { PARAMS, PARAM_NAMES, ParamsError, modelLoadOptions, parseParams, type ParamSpec, type PolicyParams } from "../control/params.js";
 import type { ImageMessage } from "../model/image-message.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
 import type { ActionChunk } from "../policy/chunk.js";
@@ -171,13 +171,13 @@ export class PolicyNode {
     let model: VlaModel;
     try {
       const load = opts.loadModel ?? ((dir: string, o: LoadOptions) => VlaModel.load(dir, o));
-      model = await load(params.model, { runtime: runtimeOptions(params) });
+      model = await load(params.model, modelLoadOptions(params));
     } catch (e) {
       throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: model ${JSON.stringify(params.model)} did not load: ${errorText(e)}`, { cause: e });
     }
     const n = new PolicyNode(node, params, model, opts);
     n.log.info("vla_policy ready", {
-      model: params.model, provider: params.provider, frame_interval_s: n.pipeline.frameIntervalS,
+      model: params.model, precision: params.precision, provider: params.provider, frame_interval_s: n.pipeline.frameIntervalS,
       control_rate_hz: params.control_rate_hz, stamped: params.stamped,
     });
     return n;
