@@ -2,11 +2,12 @@
 // real pipeline, only the ROS transport is simulated.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { VirtualClock } from "../src/control/clock.js";
 import { makeTinyModel } from "../src/model/tiny-model.js";
+import { VlaModel, type LoadOptions } from "../src/model/vla-model.js";
 import { PolicyNode, PolicyNodeStartError, POLICY_TOPICS, MSG } from "../src/ros/policy-node.js";
 import { QOS_SENSOR_DATA } from "../src/ros/rclnodejs-api.js";
 import { FakeRcl, override, type FakeNode } from "./ros-fake-rclnodejs.js";
@@ -285,4 +286,43 @@ test("/diagnostics: one DiagnosticArray a second from pipeline.diagnostics()", a
   } finally {
     await stop(h);
   }
+});
+
+test("an instruction whose token count training never saw is warned about once, when it arrives; the precision reaches the loader", async () => {
+  const trained = path.join(root, "trained");
+  await makeTinyModel(trained, { seed: 11 });
+  const probe = await VlaModel.load(trained, { warmup: false });
+  const count = probe.tokenizer.encode("go left").length;
+  assert.equal(probe.tokenizer.encode("go right").length, count, "the test needs two instructions of the same count");
+  assert.notEqual(probe.tokenizer.encode("go to the left").length, count);
+  await probe.close();
+  const file = path.join(trained, "manifest.json");
+  const manifest = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+  await writeFile(file, JSON.stringify({ ...manifest, training: { instructions: ["go left"], prompt_tokens: [count] } }));
+
+  const clock = new VirtualClock({ start: 1000, latency: 0.05 });
+  const rcl = new FakeRcl(clock, [override("model", trained), override("instruction", "go to the left")]);
+  const loads: LoadOptions[] = [];
+  const node = await PolicyNode.create({
+    rcl, scheduler: clock, flushMs: 0,
+    loadModel: (dir, o) => (loads.push(o), VlaModel.load(dir, o)),
+  });
+  const h: Harness = { clock, rcl, fake: rcl.nodes[0]!, node };
+  node.start();
+  try {
+    assert.equal(loads[0]?.precision, "fp32", "the precision parameter is passed to the loader");
+    const warnings = () => h.fake.logs.filter((l) => l.level === "warn" && l.message.includes("tokens but the model was trained on")).map((l) => l.message);
+    assert.deepEqual(warnings(), [`instruction "go to the left": ${count + 2} tokens but the model was trained on prompts of ${count} tokens; for this model the token count changes the feature`]);
+    for (const data of ["go to the left", "go to the left", "go right", "go left", "go to the right", "go to the right"]) {
+      h.fake.deliver(POLICY_TOPICS.instruction, { data });
+      await h.clock.advanceBy(0.1);
+    }
+    assert.equal(warnings().length, 2, `one warning per new off-count instruction:\n${warnings().join("\n")}`);
+    assert.match(warnings()[1]!, /^instruction "go to the right": /);
+  } finally {
+    await stop(h);
+  }
+
+  const noInt8 = new FakeRcl(clock, [override("model", trained), override("precision", "int8")]);
+  await assert.rejects(PolicyNode.create({ rcl: noInt8, scheduler: clock, flushMs: 0 }), /did not load: .*precision int8 was asked for but the model folder .*trained has no int8 backbone \(it has: fp32\)/s);
 });

@@ -7,6 +7,8 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import type { TokenizerSpec } from "./manifest.js";
 
 export interface PromptTokens {
+  /** The instruction these tokens were made from (before the template). */
+  instruction: string;
   /** Token ids, padded as the manifest says. */
   ids: BigInt64Array;
   /** 1 on real tokens, 0 on padding. */
@@ -80,7 +82,7 @@ export class PromptTokenizer {
       mask[i] = 1n;
     }
     if (pad.kind === "fixed") ids.fill(BigInt(pad.pad_id), n);
-    const out: PromptTokens = { ids, mask, length: n, tokens: enc.tokens };
+    const out: PromptTokens = { instruction, ids, mask, length: n, tokens: enc.tokens };
     // Instructions come from people and topics; keep the cache from growing without bound.
     if (this.cache.size >= 64) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(instruction, out);

@@ -20,6 +20,7 @@ import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
 import { PARAMS, PARAM_NAMES, ParamsError, modelLoadOptions, parseParams, type ParamSpec, type PolicyParams } from "../control/params.js";
 import type { ImageMessage } from "../model/image-message.js";
+import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
@@ -109,6 +110,8 @@ export class PolicyNode {
   private diagTimer: Timer | null = null;
   private closing: Promise<void> | null = null;
   private callbackErrors = 0;
+  /** The last instruction checked against the training token counts, so each is warned about once. */
+  private checkedInstruction: string | null = null;
 
   private constructor(
     node: RosNode,
@@ -146,12 +149,14 @@ export class PolicyNode {
       this.guarded("image/compressed", () => this.onImage(compressedImageFromRos(msg))),
     );
     node.createSubscription(MSG.string, POLICY_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
-      this.guarded("instruction", () => this.pipeline.setInstruction(stringFromRos(msg)), () => this.pipeline.setInstruction("")),
+      this.guarded("instruction", () => this.setInstruction(stringFromRos(msg)), () => this.pipeline.setInstruction("")),
     );
     node.createSubscription(MSG.bool, POLICY_TOPICS.estop, { qos: QOS_DEFAULT }, (msg) =>
       // A broken e-stop message is treated as pressed: when in doubt, stop.
       this.guarded("estop", () => this.pipeline.setEstop(boolFromRos(msg)), () => this.pipeline.setEstop(true)),
     );
+    // The instruction parameter is the first instruction the robot acts on.
+    this.warnTokenCount(params.instruction);
   }
 
   /**
@@ -221,6 +226,29 @@ export class PolicyNode {
   /** Callback errors logged so far (a test hook and a diagnostics figure). */
   get errors(): number {
     return this.callbackErrors;
+  }
+
+  private setInstruction(text: string): void {
+    this.pipeline.setInstruction(text);
+    this.warnTokenCount(text);
+  }
+
+  /**
+   * Warns once per new instruction whose token count the model never saw in training:
+   * for the December 2025 models that count, not the words, is what changes the
+   * feature, so the robot may act unlike anything it was trained on.
+   */
+  private warnTokenCount(text: string): void {
+    const instruction = text.trim();
+    if (instruction === "" || instruction === this.checkedInstruction) return;
+    this.checkedInstruction = instruction;
+    let warning: string | null;
+    try {
+      warning = instructionTokenWarning(this.model.manifest, this.model.tokenizer.encode(instruction));
+    } catch {
+      return; // an instruction that does not tokenise is refused, and logged, by the pipeline
+    }
+    if (warning) this.log.warn(warning);
   }
 
   private onImage(image: ImageMessage): void {
