@@ -9,6 +9,8 @@ import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { episodeInstruction, parseInstructionMap, replayEpisode } from "../src/replay/episode-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";
+import { log } from "../src/util/log.js";
+import { readFile, writeFile } from "node:fs/promises";
 
 let root: string;
 let modelDir: string;
@@ -95,4 +97,34 @@ test("eval over an episodes folder compares two models with the same report", as
   assert.deepEqual(result.report.models, ["tiny", "tiny2"]);
   assert.equal(result.report.runs.length, 4);
   assert.ok(result.report.comparison.rows.length > 5, "no metric rows in the comparison");
+});
+
+test("eval warns once per instruction and model when its token count is not one the model was trained on", async () => {
+  const dir = path.join(root, "eps-warn");
+  await writeEpisode(dir, "1box_hori_left_a");
+  await writeEpisode(dir, "1box_hori_left_bb");
+  await writeEpisode(dir, "1box_hori_right_ccc");
+  const warnDir = path.join(root, "tiny-trained");
+  await makeTinyModel(warnDir, { seed: 8 });
+  const manifestFile = path.join(warnDir, "manifest.json");
+  const manifest = JSON.parse(await readFile(manifestFile, "utf8")) as Record<string, unknown>;
+  // No real prompt of the tiny tokenizer has 999 tokens: every instruction must be flagged.
+  manifest.training = { instructions: ["Navigate to the target location"], prompt_tokens: [999] };
+  await writeFile(manifestFile, JSON.stringify(manifest));
+  const { episodeFiles } = await import("../src/replay/evaluate.js");
+  const files = await episodeFiles(dir);
+  const warnings: string[] = [];
+  const target = log as unknown as { warn: (message: string) => unknown };
+  const warn = target.warn;
+  target.warn = (message: string) => warnings.push(message);
+  try {
+    const result = await evaluate({
+      models: [warnDir], sources: files.map((f) => ({ kind: "episode" as const, path: f })), params: DEFAULT_PARAMS, outDir: path.join(root, "report-warn"),
+    });
+    assert.equal(result.failed.length, 0, result.failed.map((f) => f.error).join("; "));
+  } finally {
+    target.warn = warn;
+  }
+  assert.equal(warnings.length, 2, `one warning per distinct instruction (left, right), got: ${warnings.join(" | ")}`);
+  assert.ok(warnings.every((w) => /^tiny-trained: instruction ".*": \d+ tokens but the model was trained on prompts of 999 tokens/.test(w)), warnings.join(" | "));
 });

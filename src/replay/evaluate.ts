@@ -9,6 +9,7 @@ import { buildReport } from "../eval/report-html.js";
 import { writeReportFiles } from "../eval/report-png.js";
 import { VlaModel } from "../model/vla-model.js";
 import type { PromptTokens } from "../model/tokenize.js";
+import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { replayBag, type ReplayTopics } from "./bag-replay.js";
 import { replayEpisode } from "./episode-replay.js";
 import { EPISODE_SUFFIX } from "../episodes/episode-name.js";
@@ -71,9 +72,8 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       // Once per instruction and model: 250 episodes share two instructions.
       if (seenInstructions.has(instruction)) return;
       seenInstructions.add(instruction);
-      // TODO(lead): call instructionTokenWarning(model.manifest, tokens) from src/model/ here
-      // (being added by the model helper) and log.warn its message when it returns one.
-      void tokens;
+      const warning = instructionTokenWarning(model.manifest, tokens);
+      if (warning) log.warn(`${name}: ${warning}`);
     };
     try {
       for (const src of o.sources) {
