@@ -1,4 +1,5 @@
-// `npm run bench [-- --model DIR]`: the performance targets, as JSON lines on stdout.
+// `npm run bench [-- --model DIR] [--precision fp32|int8|both] [--frames N]`: the
+// performance targets, as JSON lines on stdout.
 // Never a test: figures depend on the machine. Latency is also given as "GEMM-
 // equivalent GFLOP" (latency x the fp32 MatMul rate measured in the same run) so
 // figures from different machines can be compared.
@@ -16,6 +17,8 @@ import { VlaPolicy } from "../src/policy/vla-policy.js";
 import type { RawImageMessage, StampedImage } from "../src/model/image-message.js";
 import { percentile } from "../src/eval/metrics.js";
 import { extraBenches } from "./extra-benches.js";
+import { backboneBench } from "./backbone-bench.js";
+import { backbonePrecisions, loadManifest, PRECISIONS, type Precision } from "../src/model/manifest.js";
 
 export function emit(record: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(record) + "\n");
@@ -99,27 +102,47 @@ async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .option("model", { type: "string", describe: "model folder to benchmark (default: a generated tiny model)" })
     .option("steps", { type: "number", describe: "steady-state steps per mode (default 300 tiny, 5 for a real model)" })
+    .option("frames", { type: "number", describe: "backbone frames timed per precision, >= 5 (default 50 tiny, 5 for a real model: seconds each)" })
+    .option("precision", { type: "string", choices: [...PRECISIONS, "both"], describe: "backbone precision(s) to time (default: every one the folder has)" })
     .option("threads", { type: "number", default: 0 })
     .option("provider", { type: "string", default: "cpu" })
-    .option("only", { type: "string", describe: "comma-separated subset: gemm,policy,replay,recorder,episodes" })
+    .option("only", { type: "string", describe: "comma-separated subset: gemm,backbone,policy,replay,recorder,episodes" })
     .strict()
     .parseAsync();
   const only = argv.only ? new Set(argv.only.split(",")) : null;
+  const frames = argv.frames ?? (argv.model ? 5 : 50);
+  if (!Number.isInteger(frames) || frames < 5) throw new Error(`--frames: expected an integer >= 5 (a p50 and p90 of fewer frames say little), got ${frames}`);
   const want = (name: string) => !only || only.has(name);
   const tmp = await mkdtemp(path.join(os.tmpdir(), "vla-bench-"));
   try {
     emit({ bench: "machine", cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version });
-    const gflops = want("gemm") || want("policy") ? await gemmRate(argv.threads, tmp) : null;
+    const gflops = want("gemm") || want("policy") || want("backbone") ? await gemmRate(argv.threads, tmp) : null;
+    const dir = argv.model ?? path.join(tmp, "tiny");
+    // The generated model carries an int8 variant so both precision paths are timed.
+    if (!argv.model && (want("policy") || want("backbone"))) await makeTinyModel(dir, { seed: 1, int8: true });
+    const runtime = { provider: argv.provider as Provider, threads: argv.threads };
+    if (want("backbone")) {
+      const available = backbonePrecisions(await loadManifest(dir));
+      const precisions: Precision[] = argv.precision === undefined || argv.precision === "both" ? available : [argv.precision as Precision];
+      if (argv.precision === "both" && !available.includes("int8")) {
+        throw new Error(`--precision both: ${dir} has no int8 backbone (manifest backbone.variants.int8); it has: ${available.join(", ")}`);
+      }
+      await backboneBench({
+        dir, precisions, frames, runtime, gemmGflops: gflops, instruction: "Navigate to the gray basket on the left",
+        frame: cameraFrame, emit,
+      });
+    }
     if (want("policy")) {
-      const dir = argv.model ?? path.join(tmp, "tiny");
-      if (!argv.model) await makeTinyModel(dir, { seed: 1 });
-      const model = await VlaModel.load(dir, { runtime: { provider: argv.provider as Provider, threads: argv.threads } });
+      // One precision asked for: the steps run on it; otherwise on fp32.
+      const precision: Precision = argv.precision === undefined || argv.precision === "both" ? "fp32" : (argv.precision as Precision);
+      const model = await VlaModel.load(dir, { runtime, precision });
       const steps = argv.steps ?? (argv.model ? 5 : 300);
       for (const cacheFeatures of [true, false]) {
         const f = await stepLatency(model, cacheFeatures, steps);
         emit({
           bench: "policy_step",
           model: model.manifest.name,
+          precision,
           mode: cacheFeatures ? "cached" : "reference (all W frames re-run)",
           frame: "640x480 rgb8",
           steps,
