@@ -118,7 +118,7 @@ test("training: instructions and prompt token counts, each problem named; counts
   assert.deepEqual(parseManifest({ training: { instructions: [] } }).training, { instructions: [], prompt_tokens: [] });
   const problems = problemsOf({ training: { instructions: ["ok", ""], prompt_tokens: [10, 0] } });
   assert.ok(problems.includes('training.instructions[1]: expected a non-empty string, got ""'), problems.join("\n"));
-  assert.ok(problems.includes("training.prompt_tokens[1]: expected positive integer, got 0"), problems.join("\n"));
+  assert.ok(problems.includes("training.prompt_tokens[1]: expected a positive integer, got 0"), problems.join("\n"));
   assert.ok(problemsOf({ training: { prompt_tokens: 10 } }).some((p) => p.startsWith("training.prompt_tokens: expected a list")));
   assert.ok(problemsOf({ training: "x" }).some((p) => p.startsWith("training: expected an object")));
 });

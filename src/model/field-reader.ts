@@ -117,17 +117,17 @@ export class FieldReader {
     return v as number[];
   }
 
-  /** A list of integers each passing `check`, any length (`minLength` at least); undefined when missing or bad. */
-  ints(o: Json, key: string, check: (n: number) => boolean, expected: string, minLength = 0): number[] | undefined {
+  /** A list of integers each passing `check` (`expectedEach` describes one), at least `minLength` long; undefined when missing or bad. */
+  ints(o: Json, key: string, check: (n: number) => boolean, expectedEach: string, minLength = 0): number[] | undefined {
     const v = (o as Record<string, Json>)[key];
     if (v === undefined) return undefined;
     if (!Array.isArray(v) || v.length < minLength) {
-      this.problems.push(`${this.where(key)}: expected a list of ${minLength > 0 ? `at least ${minLength} ` : ""}${expected}, got ${short(v)}`);
+      this.problems.push(`${this.where(key)}: expected a list of ${minLength > 0 ? `at least ${minLength} ` : ""}integers, got ${short(v)}`);
       return undefined;
     }
     const bad = v.findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || !check(x));
     if (bad >= 0) {
-      this.problems.push(`${this.where(key)}[${bad}]: expected ${expected.replace(/s$/, "")}, got ${JSON.stringify(v[bad])}`);
+      this.problems.push(`${this.where(key)}[${bad}]: expected ${expectedEach}, got ${JSON.stringify(v[bad])}`);
       return undefined;
     }
     return v as number[];

@@ -352,7 +352,7 @@ export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
 function parseTraining(r: FieldReader, o: Record<string, Json> | undefined): TrainingInfo | undefined {
   if (!o) return undefined;
   const instructions = r.strings(o, "instructions", false) ?? [];
-  const counts = r.ints(o, "prompt_tokens", isPositiveInt, "positive integers") ?? [];
+  const counts = r.ints(o, "prompt_tokens", isPositiveInt, "a positive integer") ?? [];
   // A set of counts: order and repeats carry nothing, so they are normalised rather than refused.
   const prompt_tokens = [...new Set(counts)].sort((a, b) => a - b);
   return { instructions, prompt_tokens };
