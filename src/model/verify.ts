@@ -3,6 +3,7 @@
 // Each stage is isolated where it can be (the backbone is fed the golden pixels and ids,
 // the head the golden features) and also run end to end from the raw frame, so a failure
 // says WHICH step differs: tokenizer, preprocessing, backbone graph, head graph.
+import path from "node:path";
 import { probeInstruction, type InstructionProbe } from "./instruction-probe.js";
 import type { RawImageMessage } from "./image-message.js";
 import { GOLDEN_FILE, GoldenError, loadGolden, type Golden, type GoldenInstruction } from "./golden.js";
@@ -11,7 +12,6 @@ import { Preprocessor } from "./preprocess.js";
 import type { RuntimeOptions } from "./runtime.js";
 import type { PromptTokens } from "./tokenize.js";
 import { VlaModel } from "./vla-model.js";
-import path from "node:path";
 
 /**
  * int8 is compared with the fp32 PyTorch values, so it cannot meet fp32 tolerances;
@@ -99,7 +99,10 @@ export class ErrorStat {
       this.max = e;
       this.worst = label;
     }
-    if (withCosine) this.minCos = Math.min(this.minCos, Number.isNaN(cosine(ours, golden)) ? -1 : cosine(ours, golden));
+    if (withCosine) {
+      const c = cosine(ours, golden);
+      this.minCos = Math.min(this.minCos, Number.isNaN(c) ? -1 : c); // an all-zero feature is as wrong as an opposite one
+    }
   }
 
   /** A max-abs stage row. */
