@@ -123,7 +123,7 @@ test("training: instructions and prompt token counts, each problem named; counts
   assert.ok(problemsOf({ training: "x" }).some((p) => p.startsWith("training: expected an object")));
 });
 
-test("export: the known fields are kept as strings, unknown ones ignored, a bad checkpoint hash named", () => {
+test("export: the known fields are kept as strings, unknown ones (numbers, objects) ignored, a bad one named", () => {
   assert.equal(parseManifest({}).export, undefined);
   const sha = "0123456789abcdef".repeat(4);
   const m = parseManifest({
@@ -136,9 +136,11 @@ test("export: the known fields are kept as strings, unknown ones ignored, a bad 
     exporter_version: "0.1.0", checkpoint: "t1.ckpt", checkpoint_sha256: sha, config: "t1.json", attn_implementation: "eager",
     torch_version: "2.13.0", transformers_version: "5.18.0",
   });
-  const problems = problemsOf({ export: { checkpoint_sha256: "abc", torch_version: 2 } });
-  assert.ok(problems.includes('export.checkpoint_sha256: expected 64 hexadecimal digits (a SHA-256), got "abc"'), problems.join("\n"));
+  const problems = problemsOf({ export: { checkpoint_sha256: "", torch_version: 2 } });
+  assert.ok(problems.includes('export.checkpoint_sha256: expected a non-empty string, got ""'), problems.join("\n"));
   assert.ok(problems.includes("export.torch_version: expected a non-empty string, got 2"), problems.join("\n"));
+  // A synthetic export has no checkpoint and writes a label where the hash would be.
+  assert.equal(parseManifest({ export: { checkpoint_sha256: "synthetic-tiny-seed0", flops_per_frame: 1e12 } }).export?.checkpoint_sha256, "synthetic-tiny-seed0");
 });
 
 test("a missing variant file is reported with the other missing files", async () => {
