@@ -44,7 +44,7 @@ def ts_verify(folder: Path, precision: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="mobile-vla model export", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("export", help="checkpoint -> verified model folder")
+    e = sub.add_parser("export", prog="mobile-vla model export", help="checkpoint -> verified model folder")
     e.add_argument("--checkpoint", type=Path, help="Lightning .ckpt (state_dict), bare .pt state dict or .safetensors")
     e.add_argument("--config", type=Path, help="the training config JSON (Mobile_VLA/configs/*.json)")
     e.add_argument("--kosmos", type=Path, help="the Kosmos-2 folder named by the config's model_path (config.json + tokenizer files)")

@@ -74,7 +74,19 @@ def _check_target(out: Path, force: bool) -> None:
         raise UsageError(f"--out {out}: folder exists and is not empty; pass --force to replace it")
 
 
+def _publish_modes(folder: Path) -> None:
+    """mkdtemp and onnx write 0700/0600; a model folder is read by the robot's user, often another one."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for f in folder.iterdir():
+        f.chmod(0o666 & ~umask)
+
+
 def _place(tmp: Path, out: Path) -> None:
+    _publish_modes(tmp)
     old = None
     if out.exists():
         old = out.with_name(out.name + f".old-{int(time.time())}")

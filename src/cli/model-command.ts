@@ -1,6 +1,7 @@
 // `mobile-vla model ...`: make a tiny test model, inspect a model folder, verify one
 // against its exporter's golden vectors.
 import type { Argv } from "yargs";
+import { exportArgs, runExporter } from "./export-command.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -173,6 +174,14 @@ export function modelCommand(y: Argv): Argv {
           });
         },
       )
-      .demandCommand(1, "name a model subcommand: make-tiny, inspect, verify"),
+      .command(
+        "export",
+        "a trained Mobile-VLA checkpoint -> a verified model folder (Python exporter in export/; `model export --help` lists its options)",
+        (a) => a.strict(false).help(false).version(false),
+        async () => {
+          process.exitCode = await runExporter(exportArgs(process.argv));
+        },
+      )
+      .demandCommand(1, "name a model subcommand: make-tiny, inspect, verify, export"),
   );
 }

@@ -56,7 +56,8 @@ export class PromptTokenizer {
   }
 
   prompt(instruction: string): string {
-    return this.spec.template.replaceAll("{instruction}", instruction);
+    // Training built the prompt from s.strip() (RoboVLMs get_text_function, "kosmos").
+    return this.spec.template.replaceAll("{instruction}", instruction.trim());
   }
 
   /** Ids and mask for an instruction; cached because the robot repeats one instruction for minutes. */
