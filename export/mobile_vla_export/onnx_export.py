@@ -11,9 +11,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import onnx
 import torch
 
+from .external_data import initializer_bytes, resave
 from .frame_feature import FrameFeature
 from .head import LstmActionHead
 
@@ -26,16 +26,9 @@ HEAD_OUTPUT = "actions"
 
 
 def _finish(tmp_file: Path, out_file: Path, metadata: dict[str, str]) -> None:
-    model = onnx.load(str(tmp_file), load_external_data=True)
-    onnx.helper.set_model_props(model, metadata)
-    size = sum(t.ByteSize() for t in model.graph.initializer)
     for stale in (out_file, out_file.with_name(out_file.name + ".data")):
         stale.unlink(missing_ok=True)
-    if size > EXTERNAL_DATA_BYTES:
-        onnx.save_model(model, str(out_file), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=out_file.name + ".data", size_threshold=1024)
-    else:
-        onnx.save_model(model, str(out_file))
+    resave(tmp_file, out_file, metadata, external=initializer_bytes(tmp_file) > EXTERNAL_DATA_BYTES)
 
 
 def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...], out_file: Path, names_in: list[str], names_out: list[str],

@@ -1,14 +1,22 @@
 """int8 backbone beside the fp32 one, and the accuracy report written with it.
 
-Dynamic quantisation of the MatMul weights (activations quantised per call), with
-per-channel weight scales: per-tensor scales were measured at feature cosine 0.996 on
-the full-size model, because a few output channels with large weights set the scale
-for all. Nodes matching `exclude` patterns stay fp32 (see the README for the choice).
+Dynamic quantisation of the MatMul weights, written here rather than with
+onnxruntime's quantize_dynamic because that loads every weight at once (17 GB peak
+for the full-size backbone on a 24 GB machine); this streams one weight at a time
+(external_data.py) and emits the graph pattern onnxruntime's own quantiser emits,
+which its optimiser fuses into MatMulIntegerToFloat:
+
+    DynamicQuantizeLinear(A) -> A_q (uint8), A_scale, A_zp
+    MatMulInteger(A_q, W_q, A_zp, W_zp) -> Cast(float) -> Mul(A_scale * W_scale)
+
+Weights: symmetric int8, one scale per output channel (per-tensor scales were
+measured at feature cosine 0.996 on the full-size model: a few channels with large
+weights set the scale for all). MatMuls whose node name matches an `exclude` pattern
+stay fp32 (the README says which and why).
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import re
@@ -16,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper
 
+from .external_data import DataWriter, external_location, read_tensor
 from .golden import GoldenRun
 from .parity import onnx_features, onnx_window_outputs
 
@@ -26,20 +36,79 @@ DEFAULT_EXCLUDE = [r"image_to_text_projection"]
 MOVE_THRESHOLD = 0.15  # the base's deadzone; same rule as src/eval/direction.ts
 
 
-def quantize_backbone(fp32: Path, out: Path, exclude: list[str], external: bool) -> list[str]:
-    """Writes `out`; returns the names of the MatMul nodes kept in fp32."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def quantize_weight(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, N) float -> (K, N) int8 and (N,) scales, symmetric per output column as onnxruntime's QInt8."""
+    absmax = np.abs(w).max(axis=0).astype(np.float32)
+    scale = np.where(absmax > 0, 2.0 * absmax / 255.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale), -128, 127).astype(np.int8)
+    return q, scale
 
+
+def quantize_backbone(fp32: Path, out: Path, exclude: list[str]) -> list[str]:
+    """Writes `out` (+ `out`.data when fp32 has external data); returns the MatMuls kept in fp32."""
     model = onnx.load(str(fp32), load_external_data=False)
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    uses: dict[str, int] = {}
+    for n in g.node:
+        for i in n.input:
+            uses[i] = uses.get(i, 0) + 1
     pats = [re.compile(p) for p in exclude]
-    kept = [n.name for n in model.graph.node if n.op_type == "MatMul" and any(p.search(n.name) for p in pats)]
-    del model
-    gc.collect()
-    quantize_dynamic(
-        str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
-        nodes_to_exclude=kept, use_external_data_format=external,
-        extra_options={"MatMulConstBOnly": True},
-    )
+    external = any(external_location(t) is not None for t in g.initializer)
+    writer = DataWriter(out.with_name(out.name + ".data")) if external else None
+
+    def store(name: str, values: np.ndarray) -> TensorProto:
+        return writer.tensor(name, values) if writer else onnx.numpy_helper.from_array(np.array(values), name)
+
+    kept: list[str] = []
+    nodes: list[onnx.NodeProto] = []
+    new_inits: list[TensorProto] = []
+    quantized_weights: set[str] = set()
+    dql: dict[str, tuple[str, str, str]] = {}
+    try:
+        for n in g.node:
+            w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
+            if w is None or len(w.dims) != 2 or w.data_type != TensorProto.FLOAT:
+                nodes.append(n)
+                continue
+            if any(p.search(n.name) for p in pats):
+                kept.append(n.name)
+                nodes.append(n)
+                continue
+            a = n.input[0]
+            if a not in dql:
+                dql[a] = (f"{a}_quantized", f"{a}_scale", f"{a}_zero_point")
+                nodes.append(helper.make_node("DynamicQuantizeLinear", [a], list(dql[a]), name=f"{a}_QuantizeLinear"))
+            a_q, a_scale, a_zp = dql[a]
+            q, scale = quantize_weight(np.asarray(read_tensor(w, fp32.parent), dtype=np.float32))
+            wq, ws, wz = f"{w.name}_quantized", f"{w.name}_scale", f"{w.name}_zero_point"
+            if wq not in quantized_weights:
+                new_inits += [store(wq, q), onnx.numpy_helper.from_array(scale, ws),
+                              onnx.numpy_helper.from_array(np.zeros(scale.shape, np.int8), wz)]
+                quantized_weights.add(wq)
+            base, out_name = n.name or n.output[0], n.output[0]
+            nodes += [
+                helper.make_node("Mul", [a_scale, ws], [f"{base}_quant_scales_mul:0"], name=f"{base}_quant_scales_mul"),
+                helper.make_node("MatMulInteger", [a_q, wq, a_zp, wz], [f"{out_name}_output_quantized"], name=f"{base}_quant"),
+                helper.make_node("Cast", [f"{out_name}_output_quantized"], [f"{out_name}_output_quantized_cast_output"],
+                                 name=f"{out_name}_output_quantized_cast", to=TensorProto.FLOAT),
+                helper.make_node("Mul", [f"{out_name}_output_quantized_cast_output", f"{base}_quant_scales_mul:0"], [out_name],
+                                 name=f"{base}_quant_output_scale_mul"),
+            ]
+            uses[w.name] -= 1
+        for t in g.initializer:  # everything still used keeps its fp32 values
+            if uses.get(t.name, 0) > 0:
+                new_inits.append(store(t.name, read_tensor(t, fp32.parent)) if external else t)
+    finally:
+        if writer:
+            writer.close()
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.initializer[:]
+    g.initializer.extend(new_inits)
+    if not any(o.domain in ("", "ai.onnx") and o.version >= 11 for o in model.opset_import):
+        raise ValueError("the backbone graph's opset is below 11 (DynamicQuantizeLinear)")
+    onnx.save_model(model, str(out))
     return kept
 
 
