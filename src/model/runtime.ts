@@ -63,8 +63,8 @@ function providerLibraryPresent(name: Provider): boolean {
 }
 
 const INSTALL_HINT =
-  "CUDA/TensorRT builds of onnxruntime-node are not downloaded by default (.npmrc sets onnxruntime-node-install=skip). " +
-  "On a GPU machine run: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12";
+  "CUDA/TensorRT builds of onnxruntime-node are not downloaded by default (package.json's allowScripts denies its install script). " +
+  "On a GPU machine run: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --dangerously-allow-all-scripts";
 
 export function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions {
   const ep: ort.InferenceSession.ExecutionProviderConfig =
