@@ -37,10 +37,11 @@ MOVE_THRESHOLD = 0.15  # the base's deadzone; same rule as src/eval/direction.ts
 
 
 def quantize_weight(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(K, N) float -> (K, N) int8 and (N,) scales, symmetric per output column as onnxruntime's QInt8."""
+    """(K, N) float -> (K, N) int8 and (N,) scales, symmetric per output column in [-127, 127]
+    (onnxruntime's QInt8 weight convention, so a zero point of 0 is exact)."""
     absmax = np.abs(w).max(axis=0).astype(np.float32)
-    scale = np.where(absmax > 0, 2.0 * absmax / 255.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale), -128, 127).astype(np.int8)
+    scale = np.where(absmax > 0, absmax / np.float32(127.0), 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
     return q, scale
 
 
