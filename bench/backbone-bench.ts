@@ -10,7 +10,7 @@ import { Preprocessor } from "../src/model/preprocess.js";
 import type { RuntimeOptions } from "../src/model/runtime.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { backboneFlops, type FlopsEstimate } from "./flops.js";
-import type { StampedImage } from "../src/model/image-message.js";
+import type { StampedImage } from "../src/msgs/image.js";
 
 export interface BackboneBenchOptions {
   dir: string;

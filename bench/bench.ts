@@ -14,7 +14,7 @@ import { openSession, float32Tensor, DEFAULT_RUNTIME, type Provider } from "../s
 import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { VlaPolicy } from "../src/policy/vla-policy.js";
-import type { RawImageMessage, StampedImage } from "../src/model/image-message.js";
+import type { RawImageMessage, StampedImage } from "../src/msgs/image.js";
 import { percentile } from "../src/eval/metrics.js";
 import { extraBenches } from "./extra-benches.js";
 import { backboneBench } from "./backbone-bench.js";

@@ -2,7 +2,7 @@
 // ours vs sharp's resize, speed and distance from the Pillow definition.
 // Run: node --import tsx bench/preprocess-micro.ts [iterations]
 import sharp from "sharp";
-import type { RawImageMessage } from "../src/model/image-message.js";
+import type { RawImageMessage } from "../src/msgs/image.js";
 import { DEFAULT_IMAGE, type ImageSpec, type ResizeFilter } from "../src/model/manifest.js";
 import { Preprocessor } from "../src/model/preprocess.js";
 import { packedView, resizeRgb8 } from "../src/model/resample.js";

@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { decodeCompressedRgb, decodeImage, decodeRawImage, MAX_IMAGE_SIDE, rawImageView } from "../src/model/decode-image.js";
-import { ImageError, type ImageField } from "../src/model/image-error.js";
-import type { CompressedImageMessage, RawImageMessage } from "../src/model/image-message.js";
+import { ImageError, type ImageField } from "../src/msgs/image-error.js";
+import type { CompressedImageMessage, RawImageMessage } from "../src/msgs/image.js";
 
 const PAD = 99;
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ImageMessage } from "../src/model/image-message.js";
+import type { ImageMessage } from "../src/msgs/image.js";
 import {
   CommandHold,
   EpisodeStateMachine,

@@ -6,7 +6,7 @@ import { DEFAULT_PARAMS } from "../src/control/params.js";
 import type { Command } from "../src/control/command.js";
 import type { ChunkPolicy, PolicyCounters } from "../src/policy/types.js";
 import type { ActionChunk } from "../src/policy/chunk.js";
-import type { StampedImage } from "../src/model/image-message.js";
+import type { StampedImage } from "../src/msgs/image.js";
 import type { HeadSpec } from "../src/model/manifest.js";
 
 const STEP = 0.4;

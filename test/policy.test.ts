@@ -7,7 +7,7 @@ import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { Preprocessor } from "../src/model/preprocess.js";
 import { VlaPolicy } from "../src/policy/vla-policy.js";
-import type { RawImageMessage, StampedImage } from "../src/model/image-message.js";
+import type { RawImageMessage, StampedImage } from "../src/msgs/image.js";
 import type { ActionChunk } from "../src/policy/chunk.js";
 
 let root: string;

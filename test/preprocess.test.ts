@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { ImageError } from "../src/model/image-error.js";
-import type { RawImageMessage } from "../src/model/image-message.js";
+import { ImageError } from "../src/msgs/image-error.js";
+import type { RawImageMessage } from "../src/msgs/image.js";
 import { DEFAULT_IMAGE, type ImageSpec, type Rotation } from "../src/model/manifest.js";
 import { Preprocessor } from "../src/model/preprocess.js";
 

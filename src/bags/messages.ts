@@ -7,7 +7,7 @@ import type {
   ImageMessage,
   RawImageMessage,
   StampedImage,
-} from "../model/image-message.js";
+} from "../msgs/image.js";
 import type { ImageLayout } from "./cdr.js";
 
 export interface Header {

@@ -7,7 +7,7 @@
 //   policy.step resolves at start + latency ──> ChunkQueue (stamped with the frame's time)
 //   control tick (control_rate_hz) ──> stop conditions / queue.actionAt(now) ──> Safety ──> sink
 import type { HeadSpec } from "../model/manifest.js";
-import type { StampedImage } from "../model/image-message.js";
+import type { StampedImage } from "../msgs/image.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import type { ChunkPolicy } from "../policy/types.js";
 import { log as defaultLog } from "../util/log.js";

@@ -26,7 +26,7 @@
 //
 // "Active command at t": the last command at or before t if it is younger than the
 // hold time (the teleop's auto-stop, 0.4 s), else zero.
-import type { ImageMessage } from "../model/image-message.js";
+import type { ImageMessage } from "../msgs/image.js";
 import { imageProblem } from "../model/decode-image.js";
 import { EpisodeError, type Action3 } from "./episode-writer.js";
 

@@ -36,7 +36,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelOrder } from "../model/manifest.js";
-import type { ImageMessage } from "../model/image-message.js";
+import type { ImageMessage } from "../msgs/image.js";
 import { decodeImage, type PackedImage } from "../model/decode-image.js";
 import { guarded, h5wasm, type Dataset, type H5File } from "./h5.js";
 import { EPISODE_SUFFIX, PARTIAL_SUFFIX, episodeStem, pythonIsoformat, timePeriod } from "./episode-name.js";

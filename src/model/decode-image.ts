@@ -9,8 +9,8 @@
 // encoding was), the decoded file is RGB; the "bgr8; jpeg compressed bgr8" prefix
 // only says what the publisher had, not the byte order inside the JPEG.
 import sharp, { type OutputInfo } from "sharp";
-import type { CompressedImageMessage, ImageMessage, RawImageMessage } from "./image-message.js";
-import { ImageError } from "./image-error.js";
+import type { CompressedImageMessage, ImageMessage, RawImageMessage } from "../msgs/image.js";
+import { ImageError } from "../msgs/image-error.js";
 import type { ChannelOrder } from "./manifest.js";
 import { packedView, type StridedImage } from "./resample.js";
 

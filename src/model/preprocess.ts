@@ -7,7 +7,7 @@
 // strided view and its last pass writes the floats through per-channel lookup tables
 // (a level has only 256 possible values, so the normalisation is one table read).
 import { decodeCompressedRgb, rawImageView } from "./decode-image.js";
-import type { ImageMessage, RawImageMessage } from "./image-message.js";
+import type { ImageMessage, RawImageMessage } from "../msgs/image.js";
 import type { ImageSpec } from "./manifest.js";
 import { packedView, Resampler, rotateView, type LevelTables, type ResampleBackend, type StridedImage } from "./resample.js";
 

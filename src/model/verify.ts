@@ -5,7 +5,7 @@
 // says WHICH step differs: tokenizer, preprocessing, backbone graph, head graph.
 import path from "node:path";
 import { probeInstruction, type InstructionProbe } from "./instruction-probe.js";
-import type { RawImageMessage } from "./image-message.js";
+import type { RawImageMessage } from "../msgs/image.js";
 import { GOLDEN_FILE, GoldenError, loadGolden, type Golden, type GoldenInstruction } from "./golden.js";
 import { MANIFEST_FILE, headOutputWidth, type Manifest, type Precision } from "./manifest.js";
 import { Preprocessor } from "./preprocess.js";

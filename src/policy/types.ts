@@ -1,6 +1,6 @@
 // What the control layer needs from a policy, so control can be tested with a fake
 // and the real ONNX policy stays free of clocks and ROS.
-import type { StampedImage } from "../model/image-message.js";
+import type { StampedImage } from "../msgs/image.js";
 import type { ActionChunk } from "./chunk.js";
 
 export interface PolicyCounters {

@@ -4,7 +4,7 @@
 // through the backbone at every step; `cacheFeatures: false` reproduces that for
 // benchmarks and for proving the cache changes nothing.
 import { chunkIndex, headOutputWidth, type Manifest } from "../model/manifest.js";
-import type { StampedImage } from "../model/image-message.js";
+import type { StampedImage } from "../msgs/image.js";
 import { Preprocessor } from "../model/preprocess.js";
 import type { PromptTokens } from "../model/tokenize.js";
 import type { VlaModel } from "../model/vla-model.js";

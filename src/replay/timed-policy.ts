@@ -1,7 +1,7 @@
 // Wraps a policy to record how long each real inference took (wall time), which
 // a replay on a virtual clock cannot see otherwise.
 import { performance } from "node:perf_hooks";
-import type { StampedImage } from "../model/image-message.js";
+import type { StampedImage } from "../msgs/image.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import type { ChunkPolicy, PolicyCounters } from "../policy/types.js";
 

@@ -5,7 +5,7 @@
 // in a replay.
 import type { Action3 } from "../episodes/episode-writer.js";
 import type { Command } from "../control/command.js";
-import type { CompressedImageMessage, RawImageMessage } from "../model/image-message.js";
+import type { CompressedImageMessage, RawImageMessage } from "../msgs/image.js";
 import {
   COMPRESSED_IMAGE_TYPE,
   IMAGE_TYPE,

@@ -19,7 +19,7 @@ import { Pipeline } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
 import { PARAMS, PARAM_NAMES, ParamsError, modelLoadOptions, parseParams, type ParamSpec, type PolicyParams } from "../control/params.js";
-import type { ImageMessage } from "../model/image-message.js";
+import type { ImageMessage } from "../msgs/image.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
 import type { ActionChunk } from "../policy/chunk.js";
