@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--trust-checkpoint", action="store_true", help="allow unpickling Python objects in the checkpoint")
     e.add_argument("--ignore-keys", action="append", default=[], metavar="REGEX", help="checkpoint keys known to be unused")
     e.add_argument("--seed", type=int, default=0, help="weight seed for --synthetic")
+    e.add_argument("--external-data", action="store_true", default=None,
+                   help="keep the backbone's weights in backbone.onnx.data even when small (always so above 1 GB)")
     e.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     e.add_argument("--no-verify", action="store_true", help="skip the TypeScript `model verify` run (the folder is then unverified)")
     s = sub.add_parser("synthetic-checkpoint", help="write a tiny random checkpoint + config + Kosmos-2 folder in the training layout")
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             attn=args.attn, preprocess=args.preprocess, train_instructions=args.train_instruction, quantize=args.quantize,
             int8_exclude=args.int8_exclude if args.int8_exclude is not None else list(DEFAULT_EXCLUDE), name=args.name,
             force=args.force, trust_checkpoint=args.trust_checkpoint, ignore_keys=args.ignore_keys, seed=args.seed,
+            external_data=args.external_data,
         )
         result = run_export(opts, log=lambda m: print(m, flush=True), verify=None if args.no_verify else ts_verify)
     except UsageError as e:

@@ -57,6 +57,7 @@ class ExportOptions:
     trust_checkpoint: bool = False
     ignore_keys: list[str] = field(default_factory=list)
     seed: int = 0
+    external_data: bool | None = None
     parity_tolerance: float = 1e-4
 
 
@@ -165,7 +166,8 @@ def _export_into(o: ExportOptions, tmp: Path, scratch: Path, log: Log) -> Export
     ids, mask = run.prompts[0].tensors()
     flops = flops_per_frame(model.kosmos.config, max(prompt_tokens))
     export_head(model.head, spec.window, D, tmp / HEAD_FILE, graph_metadata(spec, D, sha, None))
-    export_backbone(model.frame, (run.pixels[0], ids, mask), tmp / BACKBONE_FILE, graph_metadata(spec, D, sha, "fp32"))
+    export_backbone(model.frame, (run.pixels[0], ids, mask), tmp / BACKBONE_FILE, graph_metadata(spec, D, sha, "fp32"),
+                    o.external_data)
     del model  # 6.6 GB at full size: gone before onnxruntime loads the graph for the parity check
     gc.collect()
     parity = check_parity(tmp / BACKBONE_FILE, tmp / HEAD_FILE, run)

@@ -9,7 +9,7 @@ data file, so the peak is one tensor, whatever the model's size.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import onnx
@@ -45,7 +45,7 @@ class DataWriter:
         self.offset = 0
 
     def tensor(self, name: str, values: np.ndarray) -> TensorProto:
-        arr = np.ascontiguousarray(values)
+        arr = np.asarray(values, order="C")  # ascontiguousarray would turn scalars into 1-d arrays
         if arr.nbytes < EMBED_BELOW:
             return numpy_helper.from_array(np.array(arr), name)
         pad = (-self.offset) % ALIGN
@@ -71,6 +71,31 @@ class DataWriter:
         self.file.close()
 
 
+def attribute_tensors(graph: onnx.GraphProto) -> Iterator[TensorProto]:
+    """Tensors held by node attributes (Constant values), subgraphs included: torch stores large ones externally too."""
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                yield a.t
+            elif a.type == onnx.AttributeProto.TENSORS:
+                yield from a.tensors
+            elif a.type == onnx.AttributeProto.GRAPH:
+                yield from all_tensors(a.g)
+            elif a.type == onnx.AttributeProto.GRAPHS:
+                for g in a.graphs:
+                    yield from all_tensors(g)
+
+
+def all_tensors(graph: onnx.GraphProto) -> Iterator[TensorProto]:
+    yield from graph.initializer
+    yield from attribute_tensors(graph)
+
+
+def move_tensor(t: TensorProto, base: Path, writer: DataWriter) -> None:
+    """Rewrites t in place so its values live in writer's file (or inside the protobuf when tiny)."""
+    t.CopyFrom(writer.tensor(t.name, read_tensor(t, base)))
+
+
 def resave(src: Path, dst: Path, metadata: dict[str, str], external: bool) -> None:
     """Copies src (with its external data, wherever torch put it) to dst: one data file, or none."""
     model = onnx.load(str(src), load_external_data=False)
@@ -81,10 +106,8 @@ def resave(src: Path, dst: Path, metadata: dict[str, str], external: bool) -> No
         return
     writer = DataWriter(dst.with_name(dst.name + ".data"))
     try:
-        inits = list(model.graph.initializer)
-        del model.graph.initializer[:]
-        for t in inits:
-            model.graph.initializer.append(writer.tensor(t.name, read_tensor(t, src.parent)))
+        for t in list(all_tensors(model.graph)):
+            move_tensor(t, src.parent, writer)
     finally:
         writer.close()
     onnx.save_model(model, str(dst))

@@ -25,26 +25,30 @@ HEAD_INPUT = "features"
 HEAD_OUTPUT = "actions"
 
 
-def _finish(tmp_file: Path, out_file: Path, metadata: dict[str, str]) -> None:
+def _finish(tmp_file: Path, out_file: Path, metadata: dict[str, str], external: bool | None) -> None:
+    """external: True/False forces the layout; None decides by size."""
     for stale in (out_file, out_file.with_name(out_file.name + ".data")):
         stale.unlink(missing_ok=True)
-    resave(tmp_file, out_file, metadata, external=initializer_bytes(tmp_file) > EXTERNAL_DATA_BYTES)
+    if external is None:
+        external = initializer_bytes(tmp_file) > EXTERNAL_DATA_BYTES
+    resave(tmp_file, out_file, metadata, external=external)
 
 
 def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...], out_file: Path, names_in: list[str], names_out: list[str],
-            dynamic: dict[str, dict[int, str]], metadata: dict[str, str]) -> None:
+            dynamic: dict[str, dict[int, str]], metadata: dict[str, str], external: bool | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="mobile-vla-export-") as tmp:
         tmp_file = Path(tmp) / out_file.name
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python-constant shapes are expected here
             torch.onnx.export(module, args, str(tmp_file), input_names=names_in, output_names=names_out,
                               dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
-        _finish(tmp_file, out_file, metadata)
+        _finish(tmp_file, out_file, metadata, external)
 
 
-def export_backbone(frame: FrameFeature, example: tuple[torch.Tensor, torch.Tensor, torch.Tensor], out_file: Path, metadata: dict[str, str]) -> None:
+def export_backbone(frame: FrameFeature, example: tuple[torch.Tensor, torch.Tensor, torch.Tensor], out_file: Path,
+                    metadata: dict[str, str], external: bool | None = None) -> None:
     _export(frame, example, out_file, list(BACKBONE_INPUTS), [BACKBONE_OUTPUT],
-            {"input_ids": {1: "tokens"}, "attention_mask": {1: "tokens"}}, metadata)
+            {"input_ids": {1: "tokens"}, "attention_mask": {1: "tokens"}}, metadata, external)
 
 
 def export_head(head: LstmActionHead, window: int, feature_dim: int, out_file: Path, metadata: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .external_data import DataWriter, external_location, read_tensor
+from .external_data import DataWriter, external_location, move_tensor, read_tensor
 from .golden import GoldenRun
 from .parity import onnx_features, onnx_window_outputs
 
@@ -100,6 +100,11 @@ def quantize_backbone(fp32: Path, out: Path, exclude: list[str]) -> list[str]:
         for t in g.initializer:  # everything still used keeps its fp32 values
             if uses.get(t.name, 0) > 0:
                 new_inits.append(store(t.name, read_tensor(t, fp32.parent)) if external else t)
+        if writer:  # Constant values too, so the int8 graph needs nothing of the fp32 files
+            for n in nodes:
+                for a in n.attribute:
+                    if a.type == onnx.AttributeProto.TENSOR and external_location(a.t) is not None:
+                        move_tensor(a.t, fp32.parent, writer)
     finally:
         if writer:
             writer.close()

@@ -47,3 +47,23 @@ def test_per_channel_symmetric_weights() -> None:
 @pytest.mark.parametrize(("v", "cls"), [((0.1, 0.1), 0), ((1, 0), 1), ((1, 1), 2), ((0, 1), 3), ((-1, 0), 5), ((0, -1), 7), ((1, -1), 8)])
 def test_direction_classes_follow_the_typescript_rule(v: tuple[float, float], cls: int) -> None:
     assert direction_class(*v) == cls
+
+
+def test_external_data_layout_and_a_self_contained_int8_graph(tiny_source: Path, tmp_path: Path) -> None:
+    """The layout every full-size backbone gets (> 1 GB), forced on the tiny model."""
+    from conftest import export_py, run_cli
+
+    out = tmp_path / "ext"
+    r = export_py("export", "--checkpoint", str(tiny_source / "checkpoint.ckpt"), "--config", str(tiny_source / "config.json"),
+                  "--kosmos", str(tiny_source / "kosmos"), "--out", str(out), "--external-data", "--quantize", "int8")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for graph, data in (("backbone.onnx", "backbone.onnx.data"), ("backbone.int8.onnx", "backbone.int8.onnx.data")):
+        assert (out / data).is_file(), f"{data} is written"
+        m = onnx.load(str(out / graph), load_external_data=False)
+        from mobile_vla_export.external_data import all_tensors, external_location
+
+        places = {external_location(t)["location"] for t in all_tensors(m.graph) if external_location(t)}
+        assert places == {data}, f"{graph} must read only {data}, reads {places}"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("backbone")) == [
+        "backbone.int8.onnx", "backbone.int8.onnx.data", "backbone.onnx", "backbone.onnx.data"], "no per-tensor files"
+    run_cli("model", "verify", str(out), "--precision", "int8")
