@@ -7,7 +7,8 @@ import type { Command } from "../src/control/command.js";
 import type { ChunkPolicy, PolicyCounters } from "../src/policy/types.js";
 import type { ActionChunk } from "../src/policy/chunk.js";
 import type { StampedImage } from "../src/msgs/image.js";
-import type { HeadSpec } from "../src/model/manifest.js";
+import { parseManifest, type HeadSpec } from "../src/model/manifest.js";
+import { ChunkDecoder } from "../src/policy/chunk-decoder.js";
 
 const STEP = 0.4;
 const N = 10;
@@ -57,13 +58,12 @@ class FakePolicy implements ChunkPolicy {
 }
 
 const IMAGE = { kind: "raw" as const, width: 1, height: 1, encoding: "bgr8", step: 3, isBigEndian: false, data: new Uint8Array(3) };
-const CONTINUOUS: HeadSpec = { kind: "continuous", denormalize: { kind: "scale", scale: [1, 1] } };
 
 function constant(x: number, y = 0): Maker {
   return (frame) => ({ stamp: frame.stamp, stepS: STEP, actions: Array.from({ length: N }, () => [x, y]), invalid: false });
 }
 
-function setup(o: { latency?: VirtualLatency; params?: Partial<PipelineParams>; head?: HeadSpec; make?: Maker } = {}) {
+function setup(o: { latency?: VirtualLatency; params?: Partial<PipelineParams>; make?: Maker } = {}) {
   const clock = new VirtualClock({ start: 0, latency: o.latency ?? 0.1 });
   const policy = new FakePolicy(clock, o.make ?? constant(0.5));
   const cmds: Command[] = [];
@@ -73,7 +73,6 @@ function setup(o: { latency?: VirtualLatency; params?: Partial<PipelineParams>; 
   const pipe = new Pipeline({
     policy, scheduler: clock, logger,
     params: { ...DEFAULT_PARAMS, instruction: "go to the basket", ...o.params },
-    model: { head: o.head ?? CONTINUOUS, action_axes: ["linear_x", "linear_y"] },
     sink: (c) => void cmds.push(c),
   });
   /** Camera frames at `hz` (stamps n/hz + offset) between from and to inclusive, each delivered when its time comes. */
@@ -358,18 +357,19 @@ test("ensemble vs latest on overlapping chunks through the pipeline (hand-comput
 });
 
 test("discrete head: the class table, denormalised, is what the robot gets", async () => {
-  const head: HeadSpec = {
+  const head: Extract<HeadSpec, { kind: "discrete" }> = {
     kind: "discrete",
     classes: [{ name: "stop", action: [0, 0] }, { name: "forward", action: [1, 0] }, { name: "left", action: [0, 1] }, { name: "back_right", action: [-1, -1] }],
     denormalize: { kind: "minmax", min: [-0.6, -0.4], max: [0.6, 0.4] },
   };
   // Call 0 answers "forward" for every step, call 1 "left", call 2 "back_right"; a class per step is
-  // also checked within one chunk. The rows the policy sends are deliberately wrong: the table rules.
+  // also checked within one chunk. The policy's chunk decoder turns the logits into the table's rows.
   const ids = [[1, 2, 3, 3, 3, 3, 3, 3, 3, 3], [2, 2, 2, 2, 2, 2, 2, 2, 2, 2], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]];
+  const decoder = new ChunkDecoder({ ...parseManifest({ chunk: N, action_step_s: STEP }), head });
+  const logits = (classes: number[]) => new Float32Array(classes.flatMap((c) => head.classes.map((_, k) => (k === c ? 1 : 0))));
   const h = setup({
-    head,
     params: { max_accel: 0, max_decel: 0 },
-    make: (f, call) => ({ stamp: f.stamp, stepS: STEP, actions: Array.from({ length: N }, () => [0, 0]), classIds: ids[Math.min(call, 2)], invalid: false }),
+    make: (f, call) => decoder.decode(logits(ids[Math.min(call, 2)]!), 1, f.stamp),
   });
   h.pipe.start();
   // Frames 5 ms after each tenth of a second: sampled at 0.4, 0.8, 1.2 -> frames 0.305, 0.705, 1.105.
@@ -415,7 +415,7 @@ test("a sink that throws is logged and does not stop the control loop", async ()
   let calls = 0;
   const pipe = new Pipeline({
     policy: h.policy, scheduler: h.clock, logger: { debug() {}, info() {}, warn() {}, error: (m: string) => void h.logs.push({ level: "error", message: m }) },
-    params: { ...DEFAULT_PARAMS, instruction: "go" }, model: { head: CONTINUOUS, action_axes: ["linear_x", "linear_y"] },
+    params: { ...DEFAULT_PARAMS, instruction: "go" },
     sink: () => {
       calls++;
       throw new Error("publisher gone");

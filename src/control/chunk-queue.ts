@@ -2,7 +2,7 @@
 // step k stands for [stamp + k*stepS, stamp + (k+1)*stepS), so asking "what now?"
 // with the current time skips by construction the steps that went by while the
 // inference ran, and a chunk whose last step is over simply stops answering.
-import type { ActionChunk } from "../policy/chunk.js";
+import { chunkUsable, type ActionChunk } from "../policy/chunk.js";
 
 export type Aggregation = "latest" | "ensemble";
 export const AGGREGATIONS: readonly Aggregation[] = ["latest", "ensemble"];
@@ -44,10 +44,6 @@ export function stepIndex(chunk: Pick<ActionChunk, "stamp" | "stepS" | "actions"
   return k < chunk.actions.length ? k : null;
 }
 
-function rowsFinite(actions: number[][]): boolean {
-  return actions.every((row) => row.length > 0 && row.every((v) => Number.isFinite(v)));
-}
-
 export class ChunkQueue {
   private readonly opts: Required<ChunkQueueOptions>;
   /** Sorted by stamp, ties in push order: index 0 is the oldest. */
@@ -74,17 +70,16 @@ export class ChunkQueue {
   }
 
   /**
-   * Stores a chunk. A chunk with any non-finite value or ragged rows is stored as
-   * invalid even when the policy did not flag it, because it still has to block
-   * the older chunks it supersedes. Returns false when the chunk had already
+   * Stores a chunk. One that is not usable (chunkUsable: flagged, non-finite or
+   * ragged) is stored as invalid, because it still has to block the older chunks it
+   * supersedes. Returns false when the chunk had already
    * expired (e.g. inference took longer than the whole chunk) and was dropped.
    */
   push(chunk: ActionChunk): boolean {
     if (!(chunk.stepS > 0) || !Number.isFinite(chunk.stepS) || !Number.isFinite(chunk.stamp) || chunk.actions.length === 0) {
       throw new RangeError(`ChunkQueue.push: a chunk needs a finite stamp, stepS > 0 and at least one step (stamp ${chunk.stamp}, stepS ${chunk.stepS}, ${chunk.actions.length} steps)`);
     }
-    const width = chunk.actions[0].length;
-    const invalid = chunk.invalid || !rowsFinite(chunk.actions) || chunk.actions.some((r) => r.length !== width);
+    const invalid = !chunkUsable(chunk);
     // Copied so a caller reusing its buffers cannot change what the robot will do.
     const stored: ActionChunk = { stamp: chunk.stamp, stepS: chunk.stepS, actions: chunk.actions.map((r) => [...r]), invalid };
     if (chunk.classIds) stored.classIds = [...chunk.classIds];

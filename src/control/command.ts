@@ -40,7 +40,7 @@ export interface Command {
   /** The Mobile-VLA models are 2-DOF: they never command rotation. */
   angular_z: 0;
   reason: Reason;
-  /** What this tick aimed for (after denormalise, max speed clamp and deadband), before the accel/decel limit. */
+  /** What this tick aimed for (after the max speed clamp and deadband), before the accel/decel limit. */
   target_x: number;
   target_y: number;
   /** Stamp of the newest chunk behind the action and the step index used in it; null when no action was used. */

@@ -6,12 +6,10 @@
 //                                                           (only while no inference runs)
 //   policy.step resolves at start + latency ──> ChunkQueue (stamped with the frame's time)
 //   control tick (control_rate_hz) ──> stop conditions / queue.actionAt(now) ──> Safety ──> sink
-import type { HeadSpec } from "../model/manifest.js";
 import type { StampedImage } from "../msgs/image.js";
-import type { ActionChunk } from "../policy/chunk.js";
+import { chunkUsable, type ActionChunk } from "../policy/chunk.js";
 import type { ChunkPolicy } from "../policy/types.js";
 import { log as defaultLog } from "../util/log.js";
-import { resolveChunk } from "./actions.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import type { Outcome, Scheduler, Timer } from "./clock.js";
 import type { Command, CommandSink, Reason } from "./command.js";
@@ -36,10 +34,8 @@ export interface PipelineOptions {
   policy: ChunkPolicy;
   scheduler: Scheduler;
   params: PipelineParams;
-  /** From the model's manifest: how to read the head's output. */
-  model: { head: HeadSpec; action_axes: readonly string[] };
   sink: CommandSink;
-  /** Every chunk stored for control, already resolved (for a debug topic or a recorder). */
+  /** Every chunk stored for control, in robot units (for a debug topic or a recorder). */
   onChunk?: (chunk: ActionChunk) => void;
   logger?: PipelineLogger;
 }
@@ -92,8 +88,6 @@ export class Pipeline {
   private readonly policy: ChunkPolicy;
   private readonly scheduler: Scheduler;
   private readonly params: PipelineParams;
-  private readonly head: HeadSpec;
-  private readonly axes: readonly string[];
   private readonly sink: CommandSink;
   private readonly onChunk?: (chunk: ActionChunk) => void;
   private readonly log: PipelineLogger;
@@ -129,13 +123,11 @@ export class Pipeline {
     this.policy = opts.policy;
     this.scheduler = opts.scheduler;
     this.params = opts.params;
-    this.head = opts.model.head;
-    this.axes = opts.model.action_axes;
     this.sink = opts.sink;
     this.onChunk = opts.onChunk;
     this.log = opts.logger ?? defaultLog;
     this.queue = new ChunkQueue({ aggregation: opts.params.aggregation, ensembleK: opts.params.ensemble_k });
-    this.safety = new Safety(opts.params, opts.model.head.denormalize, opts.model.action_axes);
+    this.safety = new Safety(opts.params);
     this.frameIntervalS = frameIntervalS(opts.params, opts.policy.stepS);
     if (!(this.frameIntervalS > 0)) throw new RangeError(`Pipeline: frame interval must be > 0 s, got ${this.frameIntervalS}`);
     this.instruction = opts.params.instruction.trim() === "" ? null : opts.params.instruction;
@@ -336,14 +328,16 @@ export class Pipeline {
     }
   }
 
-  private store(raw: ActionChunk, frame: StampedImage): void {
-    // The frame's own stamp is what the step times are measured from, whatever the
-    // policy wrote: a chunk stamped later than its frame would replay stale steps.
-    const chunk = resolveChunk(this.head, this.axes.length, { ...raw, stamp: frame.stamp });
+  private store(decoded: ActionChunk, frame: StampedImage): void {
+    // Step times are measured from the frame this pipeline handed to the policy, on
+    // this pipeline's clock, whatever stamp the policy wrote (a chunk stamped later than
+    // its frame would replay stale steps); and a chunk no policy flagged but that holds
+    // NaN is invalid all the same, for the queue and for onChunk's listeners.
+    const chunk: ActionChunk = { ...decoded, stamp: frame.stamp, invalid: !chunkUsable(decoded) };
     if (chunk.invalid) {
       this.n.invalidOutputs++;
       if (worthLogging(this.n.invalidOutputs)) {
-        this.log.warn("model output has NaN/Inf or cannot be mapped; the robot stops", { stamp: frame.stamp, count: this.n.invalidOutputs });
+        this.log.warn("model output has NaN/Inf; the robot stops", { stamp: frame.stamp, count: this.n.invalidOutputs });
       }
     }
     if (!this.queue.push(chunk)) {

@@ -1,9 +1,8 @@
 // Every command the robot receives goes through here, in this order:
-// denormalise -> per-axis max speed clamp -> deadband -> per-axis accel/decel limit.
-// Stops skip the first three (their target is zero) and, except for the immediate
+// per-axis max speed clamp -> deadband -> per-axis accel/decel limit. Targets arrive
+// in the teleop's units (the chunk decoder denormalised them), as (linear_x, linear_y).
+// Stops skip the first two (their target is zero) and, except for the immediate
 // ones (e-stop, shutdown; see IMMEDIATE_STOPS), still respect max_decel.
-import type { Denormalize } from "../model/manifest.js";
-import { denormalize } from "./actions.js";
 import { IMMEDIATE_STOPS, type Command, type StopReason } from "./command.js";
 
 export interface SafetyLimits {
@@ -22,6 +21,7 @@ export interface SafetyLimits {
 }
 
 export type SafetyRequest =
+  /** `action`: the target (linear_x, linear_y) in m/s; `chunk_stamp`/`step`: where it came from, for diagnostics. */
   | { kind: "action"; action: readonly number[]; chunk_stamp: number; step: number }
   | { kind: "stop"; reason: StopReason };
 
@@ -53,20 +53,10 @@ export function limitAxis(v0: number, v1: number, dt: number, growDt: number, ac
 }
 
 export class Safety {
-  private readonly ix: number;
-  private readonly iy: number;
   private prev: { t: number; x: number; y: number } | null = null;
   private lastCmd: Command | null = null;
 
-  /** `axes`: the manifest's action_axes; only linear_x and linear_y are driven, anything else is ignored. */
-  constructor(
-    private readonly limits: SafetyLimits,
-    private readonly denorm: Denormalize,
-    private readonly axes: readonly string[],
-  ) {
-    this.ix = axes.indexOf("linear_x");
-    this.iy = axes.indexOf("linear_y");
-    if (this.ix < 0 && this.iy < 0) throw new RangeError(`Safety: action_axes ${JSON.stringify(axes)} has neither linear_x nor linear_y; nothing to drive`);
+  constructor(private readonly limits: SafetyLimits) {
     if (!(limits.max_linear_x > 0) || !(limits.max_linear_y > 0)) throw new RangeError("Safety: max_linear_x and max_linear_y must be > 0");
     if (!(limits.control_rate_hz > 0)) throw new RangeError("Safety: control_rate_hz must be > 0");
   }
@@ -90,9 +80,9 @@ export class Safety {
     let chunk_stamp: number | null = null;
     let step: number | null = null;
     if (req.kind === "action") {
-      const v = denormalize(this.denorm, req.action);
-      const rx = this.ix >= 0 ? v[this.ix] : 0;
-      const ry = this.iy >= 0 ? v[this.iy] : 0;
+      const rx = req.action[0] ?? NaN;
+      const ry = req.action[1] ?? NaN;
+      // The last guard before the wheels: whatever produced this target, NaN never drives.
       if (!Number.isFinite(rx) || !Number.isFinite(ry)) {
         reason = "invalid_output";
       } else {

@@ -166,7 +166,7 @@ export class ManifestError extends Error {
 }
 
 /** Number of values one chunk step carries out of the head: A for continuous, K for discrete. */
-export function headOutputWidth(m: Manifest): number {
+export function headOutputWidth(m: Pick<Manifest, "head" | "action_axes">): number {
   return m.head.kind === "continuous" ? m.action_axes.length : m.head.classes.length;
 }
 
@@ -181,7 +181,7 @@ export function backbonePrecisions(m: Manifest): Precision[] {
 }
 
 /** Index into the window of the chunk to use, for a window holding `filled` frames. */
-export function chunkIndex(m: Manifest, filled: number): number {
+export function chunkIndex(m: Pick<Manifest, "chunk_position">, filled: number): number {
   if (m.chunk_position === "last") return filled - 1;
   return Math.min(m.chunk_position, filled - 1);
 }
@@ -223,6 +223,8 @@ export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
   if (axesRaw !== undefined) {
     if (!Array.isArray(axesRaw) || axesRaw.length === 0 || !axesRaw.every((a) => typeof a === "string" && a.length > 0)) {
       problems.push(`action_axes: expected a non-empty list of axis names, got ${JSON.stringify(axesRaw)}`);
+    } else if (!axesRaw.includes("linear_x") && !axesRaw.includes("linear_y")) {
+      problems.push(`action_axes: ${JSON.stringify(axesRaw)} has neither linear_x nor linear_y; nothing to drive`);
     } else action_axes = axesRaw as string[];
   }
   const cpRaw = (json as Record<string, Json>).chunk_position;

@@ -3,12 +3,13 @@
 // over the window each step. The reference Mobile-VLA node re-ran all W frames
 // through the backbone at every step; `cacheFeatures: false` reproduces that for
 // benchmarks and for proving the cache changes nothing.
-import { chunkIndex, headOutputWidth, type Manifest } from "../model/manifest.js";
+import type { Manifest } from "../model/manifest.js";
 import type { StampedImage } from "../msgs/image.js";
 import { Preprocessor } from "../model/preprocess.js";
 import type { PromptTokens } from "../model/tokenize.js";
 import type { VlaModel } from "../model/vla-model.js";
 import type { ActionChunk } from "./chunk.js";
+import { ChunkDecoder } from "./chunk-decoder.js";
 import { FeatureWindow, type WindowFill } from "./feature-window.js";
 import type { ChunkPolicy, PolicyCounters } from "./types.js";
 
@@ -32,6 +33,7 @@ export class VlaPolicy implements ChunkPolicy {
   readonly windowFill: WindowFill;
   readonly cacheFeatures: boolean;
   private readonly manifest: Manifest;
+  private readonly decoder: ChunkDecoder;
   private readonly preprocessor: Preprocessor;
   private readonly window: FeatureWindow;
   /** Reference mode keeps pixels instead of features. */
@@ -54,6 +56,7 @@ export class VlaPolicy implements ChunkPolicy {
     this.windowFill = options.windowFill ?? "grow";
     this.cacheFeatures = options.cacheFeatures ?? true;
     this.onFeature = options.onFeature;
+    this.decoder = new ChunkDecoder(this.manifest);
     this.preprocessor = new Preprocessor(this.manifest.image);
     this.window = new FeatureWindow(this.manifest.window, this.manifest.feature_dim);
     this.pixelBuffer = new Float32Array(this.preprocessor.size);
@@ -64,7 +67,7 @@ export class VlaPolicy implements ChunkPolicy {
   }
 
   get stepS(): number {
-    return this.manifest.action_step_s;
+    return this.decoder.stepS;
   }
 
   setInstruction(text: string): void {
@@ -128,32 +131,6 @@ export class VlaPolicy implements ChunkPolicy {
     const out = await this.model.runHead(input.data, input.rows);
     this.stats.headRuns++;
     if (generation !== this.generation) return null;
-    return decodeChunk(this.manifest, out, input.rows, frame.stamp);
+    return this.decoder.decode(out, input.rows, frame.stamp);
   }
-}
-
-/** Picks the manifest's window position out of the head output and turns it into actions. */
-export function decodeChunk(m: Manifest, out: Float32Array, rows: number, stamp: number): ActionChunk {
-  const C = headOutputWidth(m);
-  const N = m.chunk;
-  const pos = chunkIndex(m, rows);
-  const base = pos * N * C;
-  let invalid = false;
-  const actions: number[][] = [];
-  const classIds: number[] = [];
-  for (let k = 0; k < N; k++) {
-    const row = out.subarray(base + k * C, base + (k + 1) * C);
-    for (const v of row) if (!Number.isFinite(v)) invalid = true;
-    if (m.head.kind === "continuous") {
-      actions.push(Array.from(row));
-    } else {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (row[c]! > row[best]!) best = c;
-      classIds.push(best);
-      actions.push([...m.head.classes[best]!.action]);
-    }
-  }
-  return m.head.kind === "discrete"
-    ? { stamp, stepS: m.action_step_s, actions, classIds, invalid }
-    : { stamp, stepS: m.action_step_s, actions, invalid };
 }

@@ -7,7 +7,6 @@ import { VirtualClock, type VirtualLatency } from "../control/clock.js";
 import { Pipeline } from "../control/pipeline.js";
 import type { PolicyParams } from "../control/params.js";
 import type { Command } from "../control/command.js";
-import { denormalize } from "../control/actions.js";
 import type { RunSeries, Tick, ChunkSample, Vec2 } from "../eval/types.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
@@ -95,7 +94,6 @@ export async function replayBag(bagPath: string, o: BagReplayOptions): Promise<R
 async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> {
   const fallback = o.instruction ?? o.params.instruction ?? undefined;
   const topics = resolveTopics(bag, o.topics ?? {}, Boolean(fallback));
-  const manifest = o.model.manifest;
   const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
   const clock = new VirtualClock({ start: bag.startTime, latency: o.latency ?? 0 });
   const commands: Command[] = [];
@@ -104,7 +102,6 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
     policy,
     scheduler: clock,
     params: { ...o.params, instruction: fallback ?? "" },
-    model: manifest,
     sink: (c) => {
       commands.push(c);
       o.onCommand?.(c);
@@ -156,7 +153,7 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
   const ticks: Tick[] = commands
     .filter((c) => c.reason !== "shutdown" && c.t <= bag.endTime + 1e-9)
     .map((c) => ({ t: c.t - bag.startTime, pred: [c.linear_x, c.linear_y] as Vec2, truth: clampUnit(track.activeAt(c.t)) }));
-  const chunkSamples = chunkTruth(chunks, track, manifest.head.denormalize, manifest.action_axes, bag.startTime, bag.endTime);
+  const chunkSamples = chunkTruth(chunks, track, bag.startTime, bag.endTime);
   return {
     model: o.modelName,
     source: bag.path,
@@ -171,11 +168,7 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
 }
 
 /** Each chunk step k against the teleop command in force in the middle of its time slot. */
-function chunkTruth(
-  chunks: ActionChunk[], track: TeleopTrack, denorm: Parameters<typeof denormalize>[0], axes: readonly string[], start: number, end: number,
-): ChunkSample[] {
-  const ix = axes.indexOf("linear_x");
-  const iy = axes.indexOf("linear_y");
+function chunkTruth(chunks: ActionChunk[], track: TeleopTrack, start: number, end: number): ChunkSample[] {
   const out: ChunkSample[] = [];
   for (const c of chunks) {
     if (c.invalid) continue;
@@ -184,8 +177,7 @@ function chunkTruth(
     c.actions.forEach((row, k) => {
       const mid = c.stamp + (k + 0.5) * c.stepS;
       if (mid > end) return;
-      const a = denormalize(denorm, row);
-      pred.push([ix >= 0 ? a[ix]! : 0, iy >= 0 ? a[iy]! : 0]);
+      pred.push([row[0]!, row[1]!]);
       truth.push(clampUnit(track.activeAt(mid)));
     });
     if (pred.length) out.push({ t: c.stamp - start, pred, truth });

@@ -8,7 +8,6 @@
 // No clock and no safety layer: this measures the model itself.
 import path from "node:path";
 import { openEpisode, type Episode } from "../episodes/episode-reader.js";
-import { denormalize } from "../control/actions.js";
 import type { PolicyParams } from "../control/params.js";
 import type { ChunkSample, RunSeries, Tick, Vec2 } from "../eval/types.js";
 import type { RawImageMessage } from "../msgs/image.js";
@@ -99,8 +98,6 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
   const ticks: Tick[] = [];
   const chunks: ChunkSample[] = [];
   let decodeErrors = 0;
-  const ix = m.action_axes.indexOf("linear_x");
-  const iy = m.action_axes.indexOf("linear_y");
   for (let i = 0; i < ep.numFrames; i++) {
     const t = i * m.action_step_s;
     let chunk: Awaited<ReturnType<typeof policy.step>>;
@@ -119,10 +116,8 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
       continue;
     }
     if (!chunk || chunk.invalid) continue;
-    const pred = chunk.actions.map((row) => {
-      const a = denormalize(m.head.denormalize, row);
-      return [ix >= 0 ? a[ix]! : 0, iy >= 0 ? a[iy]! : 0];
-    });
+    // Already (linear_x, linear_y) in the teleop's units: the policy's chunk decoder did that.
+    const pred = chunk.actions.map((row) => [row[0]!, row[1]!]);
     const truth: number[][] = [];
     for (let k = 0; k < pred.length && i + offset + k < ep.numFrames; k++) truth.push(labels[i + offset + k]!);
     if (truth.length) {

@@ -129,12 +129,10 @@ export class PolicyNode {
     this.cmdPub = node.createPublisher(params.stamped ? MSG.twistStamped : MSG.twist, POLICY_TOPICS.cmdVel, { qos: QOS_DEFAULT });
     this.chunkPub = node.createPublisher(MSG.string, POLICY_TOPICS.chunk, { qos: QOS_DEFAULT });
     this.diagPub = node.createPublisher(MSG.diagnostics, POLICY_TOPICS.diagnostics, { qos: QOS_DEFAULT });
-    const m = model.manifest;
     this.pipeline = new Pipeline({
       policy: new VlaPolicy(model, { windowFill: params.window_fill }),
       scheduler: this.scheduler,
       params,
-      model: { head: m.head, action_axes: m.action_axes },
       sink: (cmd) => this.publishCommand(cmd),
       onChunk: (c) => this.publishChunk(c),
       logger: this.log,
