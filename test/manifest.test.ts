@@ -153,3 +153,28 @@ test("a missing variant file is reported with the other missing files", async ()
     return true;
   });
 });
+
+test("absurd sizes and times are refused at load with the bound named, before anything is allocated or scheduled", () => {
+  const problems = problemsOf({ window: 1e9, chunk: 1e7, feature_dim: 2 ** 31, action_step_s: 1e308, tokenizer: { max_length: 1e9 }, image: { width: 100000 } });
+  for (const line of [
+    "window: expected an integer in [1, 256], got 1000000000",
+    "chunk: expected an integer in [1, 1024], got 10000000",
+    "feature_dim: expected an integer in [1, 65536], got 2147483648",
+    "action_step_s: expected a number of seconds in [0.01, 10], got 1e+308",
+    "tokenizer.max_length: expected an integer in [1, 65536], got 1000000000",
+    "image.width: expected an integer in [1, 8192], got 100000",
+  ]) {
+    assert.ok(problems.includes(line), `missing "${line}" in:\n${problems.join("\n")}`);
+  }
+  assert.ok(problemsOf({ action_step_s: 0.001 }).some((p) => p.startsWith("action_step_s: expected a number of seconds in [0.01, 10]")));
+  assert.ok(problemsOf({ tokenizer: { padding: { kind: "fixed", length: 1e9 } } }).some((p) => p.startsWith("tokenizer.padding.length: expected an integer in [2, 65536]")));
+});
+
+test("the relations between fields are checked even when other fields are wrong", () => {
+  const problems = problemsOf({ window: "eight", chunk_position: 3, head: { denormalize: { kind: "scale", scale: [1, 1, 1] } }, image: { mean: [0, 0, 0] } });
+  assert.ok(problems.some((p) => p.startsWith("window: ")), problems.join("\n"));
+  assert.ok(problems.includes("head.denormalize.scale: expected 2 finite numbers (one per action axis), got [1,1,1]"), problems.join("\n"));
+  assert.ok(problems.includes("image.mean/image.std: give both or neither"), problems.join("\n"));
+  assert.ok(problemsOf({ window: 4, chunk_position: 4 }).includes('chunk_position: expected "last" or an integer in [0, 3], got 4'));
+  assert.ok(problemsOf({ action_axes: ["angular_z"] }).some((p) => /^action_axes: .*neither linear_x nor linear_y/.test(p)));
+});

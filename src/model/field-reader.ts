@@ -1,6 +1,7 @@
-// Reads fields off parsed JSON, collecting every problem instead of stopping at the
-// first, each named by its path (e.g. `image.mean`, `windows[0].outputs[2].w`). Shared
-// by manifest.json and golden.json so both report mistakes the same way.
+// Reads fields off parsed JSON (golden.json), collecting every problem instead of stopping
+// at the first, each named by its path (e.g. `windows[0].outputs[2].w`), in the same
+// words as the manifest's schema (util/schema.ts).
+import { show } from "../util/schema.js";
 
 export type Json = unknown;
 
@@ -42,7 +43,7 @@ export class FieldReader {
       return undefined;
     }
     if (!Array.isArray(v)) {
-      this.problems.push(`${this.where(key)}: expected a list, got ${short(v)}`);
+      this.problems.push(`${this.where(key)}: expected a list, got ${show(v)}`);
       return undefined;
     }
     return v;
@@ -96,33 +97,12 @@ export class FieldReader {
     return v as T;
   }
 
-  bool(o: Json, key: string, fallback: boolean): boolean {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (typeof v !== "boolean") {
-      this.problems.push(`${this.where(key)}: expected true or false, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v;
-  }
-
-  numbers(o: Json, key: string, fallback: number[] | null, length: number, nullable: boolean): number[] | null {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return fallback;
-    if (v === null && nullable) return null;
-    if (!Array.isArray(v) || v.length !== length || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
-      this.problems.push(`${this.where(key)}: expected ${length} finite numbers${nullable ? " or null" : ""}, got ${JSON.stringify(v)}`);
-      return fallback;
-    }
-    return v as number[];
-  }
-
   /** A list of integers each passing `check` (`expectedEach` describes one), at least `minLength` long; undefined when missing or bad. */
   ints(o: Json, key: string, check: (n: number) => boolean, expectedEach: string, minLength = 0): number[] | undefined {
     const v = (o as Record<string, Json>)[key];
     if (v === undefined) return undefined;
     if (!Array.isArray(v) || v.length < minLength) {
-      this.problems.push(`${this.where(key)}: expected a list of ${minLength > 0 ? `at least ${minLength} ` : ""}integers, got ${short(v)}`);
+      this.problems.push(`${this.where(key)}: expected a list of ${minLength > 0 ? `at least ${minLength} ` : ""}integers, got ${show(v)}`);
       return undefined;
     }
     const bad = v.findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || !check(x));
@@ -133,31 +113,9 @@ export class FieldReader {
     return v as number[];
   }
 
-  /** A list of strings (empty strings allowed only when `allowEmpty`). */
-  strings(o: Json, key: string, allowEmpty: boolean): string[] | undefined {
-    const v = (o as Record<string, Json>)[key];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) {
-      this.problems.push(`${this.where(key)}: expected a list of strings, got ${short(v)}`);
-      return undefined;
-    }
-    const bad = v.findIndex((x) => typeof x !== "string" || (!allowEmpty && x.length === 0));
-    if (bad >= 0) {
-      this.problems.push(`${this.where(key)}[${bad}]: expected a ${allowEmpty ? "" : "non-empty "}string, got ${JSON.stringify(v[bad])}`);
-      return undefined;
-    }
-    return v as string[];
-  }
-
   child(key: string): FieldReader {
     return new FieldReader(this.problems, this.where(key));
   }
-}
-
-/** A value for an error message, cut short: golden.json holds megabytes of base64. */
-export function short(v: Json): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 export const isPositiveInt = (n: number): boolean => Number.isInteger(n) && n > 0;

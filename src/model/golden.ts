@@ -4,7 +4,8 @@
 // arrays are base64 of little-endian float32; frames are base64 of raw bytes.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { FieldReader, isPositiveInt, short, type Json } from "./field-reader.js";
+import { show } from "../util/schema.js";
+import { FieldReader, isPositiveInt, type Json } from "./field-reader.js";
 
 export const GOLDEN_FILE = "golden.json";
 export const GOLDEN_FORMAT = "mobile-vla-golden";
@@ -86,7 +87,7 @@ const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 function base64Bytes(r: FieldReader, o: Json, key: string): Uint8Array | undefined {
   const v = (o as Record<string, Json>)[key];
   if (typeof v !== "string") {
-    r.fail(key, `expected a base64 string, got ${short(v)}`);
+    r.fail(key, `expected a base64 string, got ${show(v)}`);
     return undefined;
   }
   if (v.length % 4 !== 0 || !BASE64_RE.test(v)) {
@@ -144,7 +145,7 @@ function each(r: FieldReader, o: Json, key: string, fn: (item: Record<string, Js
   list.forEach((item, i) => {
     const ir = r.child(`${key}[${i}]`);
     if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      r.fail(`${key}[${i}]`, `expected an object, got ${short(item)}`);
+      r.fail(`${key}[${i}]`, `expected an object, got ${show(item)}`);
       return;
     }
     fn(item as Record<string, Json>, ir, i);
@@ -161,9 +162,9 @@ export function parseGolden(json: Json, file = GOLDEN_FILE): Golden {
   const problems: string[] = [];
   const r = new FieldReader(problems, "");
   const format = (json as Record<string, Json>).format;
-  if (format !== GOLDEN_FORMAT) problems.push(`format: expected ${JSON.stringify(GOLDEN_FORMAT)}, got ${short(format)}`);
+  if (format !== GOLDEN_FORMAT) problems.push(`format: expected ${JSON.stringify(GOLDEN_FORMAT)}, got ${show(format)}`);
   const version = (json as Record<string, Json>).version;
-  if (version !== GOLDEN_VERSION) problems.push(`version: expected ${GOLDEN_VERSION}, got ${short(version)}`);
+  if (version !== GOLDEN_VERSION) problems.push(`version: expected ${GOLDEN_VERSION}, got ${show(version)}`);
   const generator = r.has(json, "generator") ? r.str(json, "generator", "") : "unknown";
 
   const tolO = r.obj(json, "tolerance");

@@ -1,100 +1,145 @@
 // The model folder's manifest: everything that differs between Mobile-VLA model
 // versions lives here, so no other module hard-codes a version. Defaults are the
 // December 2025 models (BGR, bilinear 224x224, [0, 1] pixels, no mean/std, W=8, N=10).
+//
+// The schema below IS the contract: field shapes, defaults and bounds are declared
+// once, and every problem in a file is reported at once, each naming its field
+// (`image.mean: expected 3 finite numbers or null, got [0.5,0.5]`). The bounds keep an
+// absurd value from reaching an allocation or a timer: a window of 1e9 frames, an
+// action step of 1e308 s.
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
-import { FieldReader, isPositiveInt, type Json } from "./field-reader.js";
+import * as z from "zod";
+import { expected, int, nonEmptyString, num, problemsOf, show } from "../util/schema.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT_VERSION = 1;
-
-export type ChannelOrder = "rgb" | "bgr";
-export type Rotation = 0 | 90 | 180 | 270;
-export type ResizeFilter = "bilinear" | "bicubic";
-
-export interface ImageSpec {
-  /** Channel order the backbone expects in its pixel tensor. */
-  channel_order: ChannelOrder;
-  /** Clockwise rotation applied to the incoming frame before resizing. */
-  rotate: Rotation;
-  width: number;
-  height: number;
-  /** PIL-style resampling filter (antialiased when downscaling), as training used. */
-  resize: ResizeFilter;
-  /** Multiplier from uint8 to the model's range (1/255 for [0, 1]). */
-  rescale: number;
-  /** Per-channel mean/std in the model's channel order, or null for none. */
-  mean: [number, number, number] | null;
-  std: [number, number, number] | null;
-}
-
-export type Padding = { kind: "none" } | { kind: "fixed"; length: number; pad_id: number };
-
-export interface TokenizerSpec {
-  file: string;
-  /** Prompt template; `{instruction}` is replaced by the instruction text. */
-  template: string;
-  /** Whether the tokenizer's post-processor adds its special tokens (e.g. <s> ... </s>). */
-  add_special_tokens: boolean;
-  padding: Padding;
-  /** Longest id sequence accepted after templating (before padding). */
-  max_length: number;
-}
 
 /** Backbone precisions a folder may carry. fp32 is always `backbone.file`; others are `backbone.variants`. */
 export const PRECISIONS = ["fp32", "int8"] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
+/** The bounds the schema holds numbers to, named in its errors. */
+export const MANIFEST_BOUNDS = {
+  /** W frames in the head's window; the real models use 8. */
+  window: 256,
+  /** N steps per chunk; the real models use 10. */
+  chunk: 1024,
+  featureDim: 65536,
+  /** Seconds one chunk step stands for (0.4 for the real models): also the default frame sampling interval. */
+  actionStepS: [0.01, 10] as const,
+  imageSide: 8192,
+  /** Token ids per prompt; the padded id tensor is allocated at this size. */
+  maxLength: 65536,
+};
+
+const object = <S extends z.ZodRawShape>(shape: S) => z.object(shape, expected("an object"));
+const finiteNumbers = (what: string) => z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x)), expected(what));
+const triple = z.custom<[number, number, number]>((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x)), expected("3 finite numbers or null"));
+
+const IMAGE = object({
+  /** Channel order the backbone expects in its pixel tensor. */
+  channel_order: z.enum(["rgb", "bgr"], expected(`one of "rgb", "bgr"`)).default("bgr"),
+  /** Clockwise rotation applied to the incoming frame before resizing. */
+  rotate: z.literal([0, 90, 180, 270], expected("0, 90, 180 or 270")).default(0),
+  width: int(1, MANIFEST_BOUNDS.imageSide).default(224),
+  height: int(1, MANIFEST_BOUNDS.imageSide).default(224),
+  /** PIL-style resampling filter (antialiased when downscaling), as training used. */
+  resize: z.enum(["bilinear", "bicubic"], expected(`one of "bilinear", "bicubic"`)).default("bilinear"),
+  /** Multiplier from uint8 to the model's range (1/255 for [0, 1]). */
+  rescale: num("a positive number", (n) => n > 0).default(1 / 255),
+  /** Per-channel mean/std in the model's channel order, or null for none. */
+  mean: triple.nullable().default(null),
+  std: triple.nullable().default(null),
+}).superRefine((img, ctx) => {
+  if (Array.isArray(img.std) && img.std.some((s) => !(s > 0))) ctx.addIssue({ code: "custom", path: ["std"], message: `expected positive values, got ${show(img.std)}` });
+});
+
+const PADDING = object({
+  kind: z.enum(["none", "fixed"], expected(`one of "none", "fixed"`)).default("none"),
+  /** Ids after padding; at least 2, as any prompt has a start and an end token. */
+  length: int(2, MANIFEST_BOUNDS.maxLength).optional(),
+  pad_id: int(0, 2 ** 31 - 1, "a non-negative integer").default(1),
+})
+  .superRefine((p, ctx) => {
+    if (p.kind === "fixed" && p.length === undefined) ctx.addIssue({ code: "custom", path: ["length"], message: "missing: fixed padding needs a length" });
+  })
+  .transform((p): Padding => (p.kind === "fixed" ? { kind: "fixed", length: p.length!, pad_id: p.pad_id } : { kind: "none" }));
+
+export type Padding = { kind: "none" } | { kind: "fixed"; length: number; pad_id: number };
+
+const TOKENIZER = object({
+  file: nonEmptyString.default("tokenizer.json"),
+  /** Prompt template; `{instruction}` is replaced by the instruction text. */
+  template: nonEmptyString
+    .refine((t) => t.includes("{instruction}"), { error: (i) => `must contain "{instruction}", got ${show(i.input)}` })
+    .default("<grounding>An image of a robot {instruction}"),
+  /** Whether the tokenizer's post-processor adds its special tokens (e.g. <s> ... </s>). */
+  add_special_tokens: z.boolean(expected("true or false")).default(true),
+  padding: PADDING.default({ kind: "none" }),
+  /** Longest id sequence accepted after templating (before padding). */
+  max_length: int(1, MANIFEST_BOUNDS.maxLength).default(256),
+}).superRefine((t, ctx) => {
+  if (t.padding?.kind === "fixed" && typeof t.padding.length === "number" && typeof t.max_length === "number" && t.padding.length > t.max_length) {
+    ctx.addIssue({ code: "custom", path: ["padding", "length"], message: `${t.padding.length} exceeds tokenizer.max_length ${t.max_length}` });
+  }
+}, { when: () => true });
+
+const BACKBONE = object({
+  file: nonEmptyString.default("backbone.onnx"),
+  inputs: object({
+    pixel_values: nonEmptyString.default("pixel_values"),
+    input_ids: nonEmptyString.default("input_ids"),
+    /** null: the graph takes no mask. */
+    attention_mask: nonEmptyString.nullable().default("attention_mask"),
+  }).prefault({}),
+  output: nonEmptyString.default("feature"),
+  /**
+   * The same backbone at other precisions (same inputs and output), precision -> file.
+   * Never holds fp32 in the parsed manifest: that is `file` (see backboneFileFor).
+   */
+  variants: object({ fp32: nonEmptyString.optional(), int8: nonEmptyString.optional() })
+    .catchall(z.unknown())
+    .superRefine((v, ctx) => {
+      if (!v || typeof v !== "object" || Array.isArray(v)) return;
+      for (const key of Object.keys(v)) {
+        if (!(PRECISIONS as readonly string[]).includes(key)) {
+          ctx.addIssue({ code: "custom", path: [key], message: `unknown precision; expected one of ${PRECISIONS.map((p) => JSON.stringify(p)).join(", ")}` });
+        }
+      }
+    }, { when: () => true })
+    .default({}),
+}).superRefine((b, ctx) => {
+  const fp32 = (b.variants as Record<string, unknown> | undefined)?.fp32;
+  const file = typeof b.file === "string" && b.file ? b.file : "backbone.onnx";
+  // fp32 IS backbone.file; a second name for it could only disagree.
+  if (typeof fp32 === "string" && fp32 && fp32 !== file) {
+    ctx.addIssue({ code: "custom", path: ["variants", "fp32"], message: `fp32 is always backbone.file (${JSON.stringify(file)}), got ${JSON.stringify(fp32)}; name the fp32 graph in backbone.file` });
+  }
+}, { when: () => true });
+
+export type ImageSpec = z.output<typeof IMAGE>;
+export type ChannelOrder = ImageSpec["channel_order"];
+export type Rotation = ImageSpec["rotate"];
+export type ResizeFilter = ImageSpec["resize"];
+export type TokenizerSpec = z.output<typeof TOKENIZER>;
+
 export interface BackboneGraphSpec {
   file: string;
   inputs: { pixel_values: string; input_ids: string; attention_mask: string | null };
   output: string;
-  /**
-   * The same backbone at other precisions (same inputs and output), precision -> file.
-   * Never holds fp32: that is `file` (see backboneFileFor).
-   */
+  /** Precision -> file for the other precisions; never holds fp32 (that is `file`). */
   variants: Partial<Record<Precision, string>>;
 }
 
-/** What the model was trained with, so the package can warn about inputs it never saw. */
-export interface TrainingInfo {
-  /** The instructions used in training; [] when unknown. */
-  instructions: string[];
-  /**
-   * Token counts of the training prompts (template applied, special tokens added),
-   * sorted, unique; [] when unknown. For the Kosmos-2 Mobile-VLA models the count,
-   * not the words, is what reaches the feature (REFERENCE.md).
-   */
-  prompt_tokens: number[];
-}
-
-/** Written by the exporter; informational except checkpoint_sha256, which the graphs' metadata must match. */
-export interface ExportInfo {
-  exporter_version?: string;
-  checkpoint?: string;
-  checkpoint_sha256?: string;
-  config?: string;
-  attn_implementation?: string;
-  torch_version?: string;
-  transformers_version?: string;
-}
-
-const EXPORT_FIELDS = ["exporter_version", "checkpoint", "checkpoint_sha256", "config", "attn_implementation", "torch_version", "transformers_version"] as const;
-
-export interface HeadGraphSpec {
-  file: string;
-  input: string;
-  output: string;
-}
-
-/** Training normalised each axis to [-1, 1] between min and max; this maps back. */
+/** Training normalised each axis to [-1, 1] between min and max; this maps back (policy/chunk-decoder.ts). */
 export type Denormalize =
   | { kind: "minmax"; min: number[]; max: number[] }
   | { kind: "scale"; scale: number[] };
 
 export interface DiscreteClass {
   name: string;
-  /** Velocity per action axis, in the same units as a continuous head's output. */
+  /** Value per action axis, in the same (normalised) units as a continuous head's output. */
   action: number[];
 }
 
@@ -102,58 +147,173 @@ export type HeadSpec =
   | { kind: "continuous"; denormalize: Denormalize }
   | { kind: "discrete"; classes: DiscreteClass[]; denormalize: Denormalize };
 
-export interface Manifest {
-  format_version: number;
-  name: string;
-  description: string;
+const DENORMALIZE = object({
+  kind: z.enum(["minmax", "scale"], expected(`one of "minmax", "scale"`)).default("minmax"),
+  min: finiteNumbers("a list of finite numbers").optional(),
+  max: finiteNumbers("a list of finite numbers").optional(),
+  scale: finiteNumbers("a list of finite numbers").optional(),
+});
+
+const HEAD = object({
+  kind: z.enum(["continuous", "discrete"], expected(`one of "continuous", "discrete"`)).default("continuous"),
+  /** A discrete head's class table: class k's action per axis. */
+  classes: z
+    .array(object({ name: nonEmptyString.optional(), action: finiteNumbers("a list of finite numbers") }), expected("a list of classes {name, action}"))
+    .optional(),
+  /** Absent: identity (min -1, max 1 on every axis). */
+  denormalize: DENORMALIZE.optional(),
+});
+
+const HEAD_GRAPH = object({
+  file: nonEmptyString.default("head.onnx"),
+  input: nonEmptyString.default("features"),
+  /** Default "actions", or "logits" for a discrete head. */
+  output: nonEmptyString.optional(),
+});
+
+const TRAINING = object({
+  /** The instructions used in training; [] when unknown. */
+  instructions: z.array(nonEmptyString, expected("a list of strings")).default([]),
+  /**
+   * Token counts of the training prompts (template applied, special tokens added); a set,
+   * so order and repeats are normalised rather than refused. For the Kosmos-2
+   * Mobile-VLA models the count, not the words, is what reaches the feature (REFERENCE.md).
+   */
+  prompt_tokens: z
+    .array(int(1, Number.MAX_SAFE_INTEGER, "a positive integer"), expected("a list of positive integers"))
+    .default([])
+    .transform((counts) => [...new Set(counts)].sort((a, b) => a - b)),
+});
+export type TrainingInfo = z.output<typeof TRAINING>;
+
+/**
+ * Written by the exporter; informational except checkpoint_sha256, which the graphs'
+ * metadata must match. Unknown keys are ignored so a newer exporter's folder still loads;
+ * checkpoint_sha256 is not held to 64 hex digits: a synthetic export (no checkpoint)
+ * writes a label there, and all that matters is that the graphs' metadata agrees with it.
+ */
+const EXPORT = object({
+  exporter_version: nonEmptyString.optional(),
+  checkpoint: nonEmptyString.optional(),
+  checkpoint_sha256: nonEmptyString.optional(),
+  config: nonEmptyString.optional(),
+  attn_implementation: nonEmptyString.optional(),
+  torch_version: nonEmptyString.optional(),
+  transformers_version: nonEmptyString.optional(),
+});
+export type ExportInfo = z.output<typeof EXPORT>;
+
+const [STEP_MIN, STEP_MAX] = MANIFEST_BOUNDS.actionStepS;
+
+const MANIFEST = object({
+  format_version: z.literal(MANIFEST_FORMAT_VERSION, expected(String(MANIFEST_FORMAT_VERSION))).default(MANIFEST_FORMAT_VERSION),
+  name: nonEmptyString.default("unnamed"),
+  description: nonEmptyString.default(""),
   /** W: frames in the head's window. */
-  window: number;
+  window: int(1, MANIFEST_BOUNDS.window).default(8),
   /** N: steps in one predicted chunk. */
-  chunk: number;
+  chunk: int(1, MANIFEST_BOUNDS.chunk).default(10),
   /** D: backbone feature size. */
-  feature_dim: number;
-  action_axes: string[];
+  feature_dim: int(1, MANIFEST_BOUNDS.featureDim).default(2048),
+  /** The head's action axes, by name; the robot drives linear_x and linear_y, so one of them must be there. */
+  action_axes: z
+    .custom<string[]>((v) => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === "string" && a.length > 0), expected("a non-empty list of axis names"))
+    .refine((a) => a.includes("linear_x") || a.includes("linear_y"), { error: (i) => `${show(i.input)} has neither linear_x nor linear_y; nothing to drive` })
+    .default(["linear_x", "linear_y"]),
   /** Window position whose chunk is used; "last" answers the newest frame. */
-  chunk_position: "last" | number;
+  chunk_position: z
+    .custom<"last" | number>((v) => v === "last" || (typeof v === "number" && Number.isInteger(v) && v >= 0), expected(`"last" or an integer >= 0`))
+    .default("last"),
   /** Seconds of motion one chunk step stands for. */
-  action_step_s: number;
-  head: HeadSpec;
-  image: ImageSpec;
-  tokenizer: TokenizerSpec;
-  backbone: BackboneGraphSpec;
-  head_graph: HeadGraphSpec;
+  action_step_s: num(`a number of seconds in [${STEP_MIN}, ${STEP_MAX}]`, (n) => n >= STEP_MIN && n <= STEP_MAX).default(0.4),
+  head: HEAD.prefault({}),
+  image: IMAGE.prefault({}),
+  tokenizer: TOKENIZER.prefault({}),
+  backbone: BACKBONE.prefault({}),
+  head_graph: HEAD_GRAPH.prefault({}),
   /** Absent in folders made before the exporter recorded it. */
-  training?: TrainingInfo;
-  export?: ExportInfo;
+  training: TRAINING.optional(),
+  export: EXPORT.optional(),
+}).superRefine(relations, { when: () => true });
+
+/** Rules between fields. Runs even when some fields are bad, so it checks its inputs' types itself. */
+function relations(m: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const issue = (p: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path: p, message });
+  const axes = Array.isArray(m.action_axes) ? (m.action_axes as unknown[]) : null;
+  const A = axes?.length ?? 0;
+  const window = Number.isInteger(m.window) ? (m.window as number) : null;
+  if (typeof m.chunk_position === "number" && window !== null && m.chunk_position >= window) {
+    issue(["chunk_position"], `expected "last" or an integer in [0, ${window - 1}], got ${show(m.chunk_position)}`);
+  }
+  const img = m.image as Partial<ImageSpec> | undefined;
+  if (img && typeof img === "object" && (img.mean === null) !== (img.std === null) && img.mean !== undefined && img.std !== undefined) {
+    issue([], "image.mean/image.std: give both or neither");
+  }
+  const head = m.head as z.input<typeof HEAD> | undefined;
+  if (!head || typeof head !== "object" || !axes) return;
+  const d = head.denormalize;
+  if (d && typeof d === "object") {
+    const lists = d.kind === "scale" ? (["scale"] as const) : (["min", "max"] as const);
+    for (const k of lists) {
+      const v = d[k];
+      if (Array.isArray(v) && v.length !== A) issue(["head", "denormalize", k], `expected ${A} finite numbers (one per action axis), got ${show(v)}`);
+    }
+    if (d.kind !== "scale" && Array.isArray(d.min) && Array.isArray(d.max)) {
+      d.min.forEach((lo, i) => {
+        const hi = d.max![i];
+        if (typeof hi === "number" && !(hi > lo)) issue(["head", "denormalize", "max", i], `expected a value greater than min[${i}] = ${lo}, got ${hi}`);
+      });
+    }
+  }
+  if (head.kind === "discrete") {
+    if (!Array.isArray(head.classes) || head.classes.length < 2) {
+      issue(["head", "classes"], `a discrete head needs a list of at least 2 classes {name, action: [${axes.join(", ")}]}, got ${show(head.classes)}`);
+    } else {
+      head.classes.forEach((c, i) => {
+        const action = (c as { action?: unknown } | null)?.action;
+        if (Array.isArray(action) && action.length !== A) issue(["head", "classes", i, "action"], `expected ${A} finite numbers, got ${show(action)}`);
+      });
+    }
+  }
 }
 
-export const DEFAULT_IMAGE: ImageSpec = {
-  channel_order: "bgr",
-  rotate: 0,
-  width: 224,
-  height: 224,
-  resize: "bilinear",
-  rescale: 1 / 255,
-  mean: null,
-  std: null,
-};
+type Parsed = z.output<typeof MANIFEST>;
 
-export const DEFAULT_TOKENIZER: TokenizerSpec = {
-  file: "tokenizer.json",
-  template: "<grounding>An image of a robot {instruction}",
-  add_special_tokens: true,
-  padding: { kind: "none" },
-  max_length: 256,
-};
+/** Fills the defaults that depend on other fields, into the shape the rest of the package reads. */
+function complete(p: Parsed) {
+  const A = p.action_axes.length;
+  const d = p.head.denormalize;
+  const denormalize: Denormalize =
+    d?.kind === "scale"
+      ? { kind: "scale", scale: d.scale ?? new Array<number>(A).fill(1) }
+      : { kind: "minmax", min: d?.min ?? new Array<number>(A).fill(-1), max: d?.max ?? new Array<number>(A).fill(1) };
+  const head: HeadSpec =
+    p.head.kind === "discrete"
+      ? { kind: "discrete", classes: p.head.classes!.map((c, i) => ({ name: c.name ?? `class${i}`, action: c.action })), denormalize }
+      : { kind: "continuous", denormalize };
+  const { fp32: _fp32IsFile, ...variants } = p.backbone.variants as Record<string, string | undefined>;
+  const backbone: BackboneGraphSpec = { ...p.backbone, variants: Object.fromEntries(Object.entries(variants).filter(([, f]) => f)) };
+  const head_graph = { file: p.head_graph.file, input: p.head_graph.input, output: p.head_graph.output ?? (head.kind === "discrete" ? "logits" : "actions") };
+  const { training, export: exportInfo, ...rest } = p;
+  return {
+    ...rest,
+    head,
+    backbone,
+    head_graph,
+    // Only when given, so a folder without them parses to exactly what it was written from.
+    ...(training ? { training } : {}),
+    ...(exportInfo ? { export: exportInfo } : {}),
+  };
+}
 
-export const DEFAULT_BACKBONE: BackboneGraphSpec = {
-  file: "backbone.onnx",
-  inputs: { pixel_values: "pixel_values", input_ids: "input_ids", attention_mask: "attention_mask" },
-  output: "feature",
-  variants: {},
-};
+export type Manifest = ReturnType<typeof complete>;
+export type HeadGraphSpec = Manifest["head_graph"];
 
-export const DEFAULT_HEAD_GRAPH: HeadGraphSpec = { file: "head.onnx", input: "features", output: "actions" };
+/** What an empty manifest.json means: the December 2025 models. */
+const DEFAULTS: Manifest = complete(MANIFEST.parse({}));
+export const DEFAULT_IMAGE: ImageSpec = DEFAULTS.image;
+export const DEFAULT_TOKENIZER: TokenizerSpec = DEFAULTS.tokenizer;
+export const DEFAULT_BACKBONE: BackboneGraphSpec = DEFAULTS.backbone;
 
 export class ManifestError extends Error {
   constructor(
@@ -163,6 +323,27 @@ export class ManifestError extends Error {
     super(`${file}: ${problems.length} problem(s):\n  - ${problems.join("\n  - ")}`);
     this.name = "ManifestError";
   }
+}
+
+/**
+ * Validates a parsed manifest.json, filling defaults for missing optional fields.
+ * Throws one ManifestError listing every problem found, each naming its field.
+ */
+export function parseManifest(json: unknown, file = MANIFEST_FILE): Manifest {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new ManifestError(file, ["expected a JSON object at the top level"]);
+  }
+  const r = MANIFEST.safeParse(json);
+  if (!r.success) throw new ManifestError(file, problemsOf(r.error));
+  return complete(r.data);
+}
+
+/**
+ * An image spec checked by the manifest's own rules (the preprocessor's constructor
+ * takes one from code, not from a file). Throws ManifestError naming `image.<field>`.
+ */
+export function checkImageSpec(spec: ImageSpec): ImageSpec {
+  return parseManifest({ image: spec }, "image spec").image;
 }
 
 /** Number of values one chunk step carries out of the head: A for continuous, K for discrete. */
@@ -186,194 +367,6 @@ export function chunkIndex(m: Pick<Manifest, "chunk_position">, filled: number):
   return Math.min(m.chunk_position, filled - 1);
 }
 
-
-function parseDenormalize(r: FieldReader, o: Record<string, Json> | undefined, axes: number): Denormalize {
-  const identity: Denormalize = { kind: "minmax", min: Array(axes).fill(-1), max: Array(axes).fill(1) };
-  if (!o) return identity;
-  const kind = r.oneOf(o, "kind", "minmax", ["minmax", "scale"] as const);
-  if (kind === "scale") {
-    return { kind, scale: r.numbers(o, "scale", Array(axes).fill(1), axes, false)! };
-  }
-  const min = r.numbers(o, "min", identity.min, axes, false)!;
-  const max = r.numbers(o, "max", identity.max, axes, false)!;
-  min.forEach((lo, i) => {
-    if (!(max[i]! > lo)) r.child("max").num({ [i]: max[i] }, String(i), 0, () => false, `a value greater than min[${i}] = ${lo}`);
-  });
-  return { kind, min, max };
-}
-
-/**
- * Validates a parsed manifest.json, filling defaults for missing optional fields.
- * Throws one ManifestError listing every problem found, each naming its field.
- */
-export function parseManifest(json: Json, file = MANIFEST_FILE): Manifest {
-  const problems: string[] = [];
-  const r = new FieldReader(problems, "");
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new ManifestError(file, ["expected a JSON object at the top level"]);
-  }
-  const format_version = r.num(json, "format_version", MANIFEST_FORMAT_VERSION, (n) => n === MANIFEST_FORMAT_VERSION, `${MANIFEST_FORMAT_VERSION}`);
-  const name = r.str(json, "name", "unnamed");
-  const description = (json as Record<string, Json>).description === undefined ? "" : r.str(json, "description", "");
-  const window = r.num(json, "window", 8, isPositiveInt, "a positive integer");
-  const chunk = r.num(json, "chunk", 10, isPositiveInt, "a positive integer");
-  const feature_dim = r.num(json, "feature_dim", 2048, isPositiveInt, "a positive integer");
-  let action_axes = ["linear_x", "linear_y"];
-  const axesRaw = (json as Record<string, Json>).action_axes;
-  if (axesRaw !== undefined) {
-    if (!Array.isArray(axesRaw) || axesRaw.length === 0 || !axesRaw.every((a) => typeof a === "string" && a.length > 0)) {
-      problems.push(`action_axes: expected a non-empty list of axis names, got ${JSON.stringify(axesRaw)}`);
-    } else if (!axesRaw.includes("linear_x") && !axesRaw.includes("linear_y")) {
-      problems.push(`action_axes: ${JSON.stringify(axesRaw)} has neither linear_x nor linear_y; nothing to drive`);
-    } else action_axes = axesRaw as string[];
-  }
-  const cpRaw = (json as Record<string, Json>).chunk_position;
-  let chunk_position: "last" | number = "last";
-  if (cpRaw !== undefined && cpRaw !== "last") {
-    chunk_position = r.num(json, "chunk_position", 0, (n) => Number.isInteger(n) && n >= 0 && n < window, `"last" or an integer in [0, ${window - 1}]`);
-  }
-  const action_step_s = r.num(json, "action_step_s", 0.4, (n) => n > 0, "a positive number of seconds");
-
-  const headO = r.obj(json, "head") ?? {};
-  const hr = r.child("head");
-  const kind = hr.oneOf(headO, "kind", "continuous", ["continuous", "discrete"] as const);
-  let head: HeadSpec;
-  const denormalize = parseDenormalize(hr.child("denormalize"), hr.obj(headO, "denormalize"), action_axes.length);
-  if (kind === "discrete") {
-    const classesRaw = headO.classes;
-    const classes: DiscreteClass[] = [];
-    if (!Array.isArray(classesRaw) || classesRaw.length < 2) {
-      problems.push(`head.classes: a discrete head needs a list of at least 2 classes {name, action: [${action_axes.join(", ")}]}, got ${JSON.stringify(classesRaw)}`);
-    } else {
-      classesRaw.forEach((c, i) => {
-        const cr = hr.child(`classes[${i}]`);
-        const cname = cr.str(c, "name", `class${i}`);
-        const action = cr.numbers(c, "action", Array(action_axes.length).fill(0), action_axes.length, false)!;
-        classes.push({ name: cname, action });
-      });
-    }
-    head = { kind, classes, denormalize };
-  } else {
-    head = { kind, denormalize };
-  }
-
-  const imgO = r.obj(json, "image") ?? {};
-  const ir = r.child("image");
-  const image: ImageSpec = {
-    channel_order: ir.oneOf(imgO, "channel_order", DEFAULT_IMAGE.channel_order, ["rgb", "bgr"] as const),
-    rotate: ir.oneOf(imgO, "rotate", DEFAULT_IMAGE.rotate, [0, 90, 180, 270] as const),
-    width: ir.num(imgO, "width", DEFAULT_IMAGE.width, (n) => isPositiveInt(n) && n <= 8192, "an integer in [1, 8192]"),
-    height: ir.num(imgO, "height", DEFAULT_IMAGE.height, (n) => isPositiveInt(n) && n <= 8192, "an integer in [1, 8192]"),
-    resize: ir.oneOf(imgO, "resize", DEFAULT_IMAGE.resize, ["bilinear", "bicubic"] as const),
-    rescale: ir.num(imgO, "rescale", DEFAULT_IMAGE.rescale, (n) => n > 0, "a positive number"),
-    mean: ir.numbers(imgO, "mean", DEFAULT_IMAGE.mean, 3, true) as ImageSpec["mean"],
-    std: ir.numbers(imgO, "std", DEFAULT_IMAGE.std, 3, true) as ImageSpec["std"],
-  };
-  if ((image.mean === null) !== (image.std === null)) problems.push("image.mean/image.std: give both or neither");
-  if (image.std && image.std.some((s) => s <= 0)) problems.push(`image.std: expected positive values, got ${JSON.stringify(image.std)}`);
-
-  const tokO = r.obj(json, "tokenizer") ?? {};
-  const tr = r.child("tokenizer");
-  const template = tr.str(tokO, "template", DEFAULT_TOKENIZER.template);
-  if (!template.includes("{instruction}")) problems.push(`tokenizer.template: must contain "{instruction}", got ${JSON.stringify(template)}`);
-  const max_length = tr.num(tokO, "max_length", DEFAULT_TOKENIZER.max_length, isPositiveInt, "a positive integer");
-  let padding: Padding = DEFAULT_TOKENIZER.padding;
-  const padO = tr.obj(tokO, "padding");
-  if (padO) {
-    const pr = tr.child("padding");
-    const pkind = pr.oneOf(padO, "kind", "none", ["none", "fixed"] as const);
-    if (pkind === "fixed") {
-      const length = pr.num(padO, "length", 0, isPositiveInt, "a positive integer");
-      if (length > 0 && length < 2) problems.push("tokenizer.padding.length: too short for any prompt");
-      padding = { kind: "fixed", length, pad_id: pr.num(padO, "pad_id", 1, (n) => Number.isInteger(n) && n >= 0, "a non-negative integer") };
-      if (length > max_length) problems.push(`tokenizer.padding.length: ${length} exceeds tokenizer.max_length ${max_length}`);
-    }
-  }
-  const tokenizer: TokenizerSpec = {
-    file: tr.str(tokO, "file", DEFAULT_TOKENIZER.file),
-    template,
-    add_special_tokens: tr.bool(tokO, "add_special_tokens", DEFAULT_TOKENIZER.add_special_tokens),
-    padding,
-    max_length,
-  };
-
-  const bbO = r.obj(json, "backbone") ?? {};
-  const br = r.child("backbone");
-  const bbIn = br.obj(bbO, "inputs") ?? {};
-  const bir = br.child("inputs");
-  const maskRaw = bbIn.attention_mask;
-  const backbone: BackboneGraphSpec = {
-    file: br.str(bbO, "file", DEFAULT_BACKBONE.file),
-    inputs: {
-      pixel_values: bir.str(bbIn, "pixel_values", DEFAULT_BACKBONE.inputs.pixel_values),
-      input_ids: bir.str(bbIn, "input_ids", DEFAULT_BACKBONE.inputs.input_ids),
-      attention_mask: maskRaw === null ? null : bir.str(bbIn, "attention_mask", DEFAULT_BACKBONE.inputs.attention_mask!),
-    },
-    output: br.str(bbO, "output", DEFAULT_BACKBONE.output),
-    variants: {},
-  };
-  const varO = br.obj(bbO, "variants");
-  if (varO) {
-    const vr = br.child("variants");
-    for (const key of Object.keys(varO)) {
-      if (!(PRECISIONS as readonly string[]).includes(key)) {
-        vr.fail(key, `unknown precision; expected one of ${PRECISIONS.map((p) => JSON.stringify(p)).join(", ")}`);
-        continue;
-      }
-      const file = vr.str(varO, key, "");
-      if (!file) continue;
-      if (key === "fp32") {
-        // fp32 IS backbone.file; a second name for it could only disagree.
-        if (file !== backbone.file) vr.fail(key, `fp32 is always backbone.file (${JSON.stringify(backbone.file)}), got ${JSON.stringify(file)}; name the fp32 graph in backbone.file`);
-        continue;
-      }
-      backbone.variants[key as Precision] = file;
-    }
-  }
-  const hgO = r.obj(json, "head_graph") ?? {};
-  const hgr = r.child("head_graph");
-  const head_graph: HeadGraphSpec = {
-    file: hgr.str(hgO, "file", DEFAULT_HEAD_GRAPH.file),
-    input: hgr.str(hgO, "input", DEFAULT_HEAD_GRAPH.input),
-    output: hgr.str(hgO, "output", kind === "discrete" ? "logits" : DEFAULT_HEAD_GRAPH.output),
-  };
-
-  const training = parseTraining(r.child("training"), r.obj(json, "training"));
-  const exportInfo = parseExport(r.child("export"), r.obj(json, "export"));
-
-  if (problems.length) throw new ManifestError(file, problems);
-  return {
-    format_version, name, description, window, chunk, feature_dim, action_axes, chunk_position,
-    action_step_s, head, image, tokenizer, backbone, head_graph,
-    // Only when given, so a folder without them parses to exactly what it was written from.
-    ...(training ? { training } : {}),
-    ...(exportInfo ? { export: exportInfo } : {}),
-  };
-}
-
-function parseTraining(r: FieldReader, o: Record<string, Json> | undefined): TrainingInfo | undefined {
-  if (!o) return undefined;
-  const instructions = r.strings(o, "instructions", false) ?? [];
-  const counts = r.ints(o, "prompt_tokens", isPositiveInt, "a positive integer") ?? [];
-  // A set of counts: order and repeats carry nothing, so they are normalised rather than refused.
-  const prompt_tokens = [...new Set(counts)].sort((a, b) => a - b);
-  return { instructions, prompt_tokens };
-}
-
-function parseExport(r: FieldReader, o: Record<string, Json> | undefined): ExportInfo | undefined {
-  if (!o) return undefined;
-  const out: ExportInfo = {};
-  // Informational: unknown keys are ignored so a newer exporter's folder still loads.
-  // checkpoint_sha256 is not held to 64 hex digits: a synthetic export (no checkpoint)
-  // writes a label there, and all that matters is that the graphs' metadata agrees with it.
-  for (const key of EXPORT_FIELDS) {
-    if (!r.has(o, key)) continue;
-    const v = r.str(o, key, "");
-    if (v) out[key] = v;
-  }
-  return out;
-}
-
 /** Reads and validates `<dir>/manifest.json`; missing graph or tokenizer files are reported together. */
 export async function loadManifest(dir: string): Promise<Manifest> {
   const file = path.join(dir, MANIFEST_FILE);
@@ -381,9 +374,11 @@ export async function loadManifest(dir: string): Promise<Manifest> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new ManifestError(file, [`cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? String(e)}); a model folder needs manifest.json, ${DEFAULT_BACKBONE.file}, ${DEFAULT_HEAD_GRAPH.file} and ${DEFAULT_TOKENIZER.file}`]);
+    throw new ManifestError(file, [
+      `cannot read the manifest (${(e as NodeJS.ErrnoException).code ?? String(e)}); a model folder needs manifest.json, ${DEFAULTS.backbone.file}, ${DEFAULTS.head_graph.file} and ${DEFAULTS.tokenizer.file}`,
+    ]);
   }
-  let json: Json;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {

@@ -8,7 +8,7 @@
 // (a level has only 256 possible values, so the normalisation is one table read).
 import { decodeCompressedRgb, rawImageView } from "./decode-image.js";
 import type { ImageMessage, RawImageMessage } from "../msgs/image.js";
-import type { ImageSpec } from "./manifest.js";
+import { checkImageSpec, type ImageSpec } from "./manifest.js";
 import { packedView, Resampler, rotateView, type LevelTables, type ResampleBackend, type StridedImage } from "./resample.js";
 
 /**
@@ -26,21 +26,6 @@ export function levelTables(spec: Pick<ImageSpec, "rescale" | "mean" | "std">): 
   return tables as unknown as LevelTables;
 }
 
-function checkSpec(spec: ImageSpec): void {
-  const problems: string[] = [];
-  if (spec.channel_order !== "rgb" && spec.channel_order !== "bgr") problems.push(`image.channel_order: expected "rgb" or "bgr", got ${JSON.stringify(spec.channel_order)}`);
-  if (![0, 90, 180, 270].includes(spec.rotate)) problems.push(`image.rotate: expected 0, 90, 180 or 270, got ${JSON.stringify(spec.rotate)}`);
-  for (const k of ["width", "height"] as const) {
-    if (!Number.isInteger(spec[k]) || spec[k] <= 0) problems.push(`image.${k}: expected a positive integer, got ${JSON.stringify(spec[k])}`);
-  }
-  if (spec.resize !== "bilinear" && spec.resize !== "bicubic") problems.push(`image.resize: expected "bilinear" or "bicubic", got ${JSON.stringify(spec.resize)}`);
-  if (!(Number.isFinite(spec.rescale) && spec.rescale > 0)) problems.push(`image.rescale: expected a positive number, got ${JSON.stringify(spec.rescale)}`);
-  if ((spec.mean === null) !== (spec.std === null)) problems.push("image.mean/image.std: give both or neither");
-  if (spec.mean && (spec.mean.length !== 3 || !spec.mean.every(Number.isFinite))) problems.push(`image.mean: expected 3 finite numbers, got ${JSON.stringify(spec.mean)}`);
-  if (spec.std && (spec.std.length !== 3 || !spec.std.every((s) => Number.isFinite(s) && s > 0))) problems.push(`image.std: expected 3 positive numbers, got ${JSON.stringify(spec.std)}`);
-  if (problems.length) throw new RangeError(problems.join("; "));
-}
-
 export class Preprocessor {
   readonly spec: ImageSpec;
   /** Floats in one output tensor: 3 * height * width. */
@@ -50,9 +35,9 @@ export class Preprocessor {
 
   /** @param options.backend resampler kernels; "auto" (default) prefers WebAssembly SIMD. */
   constructor(spec: ImageSpec, options: { backend?: ResampleBackend | "auto" } = {}) {
-    checkSpec(spec);
+    // The manifest's own rules: a spec built in code is held to what a file would be.
+    this.spec = checkImageSpec(spec);
     this.resampler = new Resampler(options.backend ?? "auto");
-    this.spec = { ...spec, mean: spec.mean && [...spec.mean], std: spec.std && [...spec.std] };
     this.size = 3 * spec.width * spec.height;
     this.tables = levelTables(this.spec);
   }
