@@ -3,7 +3,7 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { writeSampleBag } from "../src/bags/index.js";
-import { DEFAULT_PARAMS } from "../src/control/params.js";
+import { DEFAULT_PARAMS } from "../src/params/table.js";
 import { benchRecorder } from "../src/episodes/episode-bench.js";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 import { makeTinyModel } from "../src/model/tiny-model.js";

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
-import { DEFAULT_PARAMS } from "../src/control/params.js";
+import { DEFAULT_PARAMS } from "../src/params/table.js";
 import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { episodeInstruction, parseInstructionMap, replayEpisode } from "../src/replay/episode-replay.js";

@@ -3,10 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import {
-  DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, YARGS_OPTIONS, frameIntervalS, loadParamsFile, modelLoadOptions, paramsMarkdown,
-  parseParams, pickParams, rosParamsFromYaml,
-} from "../src/control/params.js";
+import { DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, frameIntervalS, modelLoadOptions, parseParams, pickParams } from "../src/params/table.js";
+import { YARGS_OPTIONS } from "../src/params/yargs.js";
+import { paramsMarkdown } from "../src/params/markdown.js";
+import { loadParamsFile, rosParamsFromYaml } from "../src/params/ros-file.js";
 
 const CONFIG = repoPath("config", "vla_policy.yaml");
 
@@ -143,4 +143,16 @@ test("modelLoadOptions carries the precision and the onnxruntime settings, the f
     runtime: { provider: "cuda", threads: 2, graphOptimization: "basic" },
   });
   assert.equal(modelLoadOptions(DEFAULT_PARAMS).precision, "fp32");
+});
+
+test("absurd rates and intervals are refused before any work starts, naming the bound", () => {
+  const problems = problemsOf({ control_rate_hz: 1e9, frame_interval_s: 1e-9, threads: 1e6, instruction: "go ".repeat(600_000) });
+  const byName = (n: string) => problems.find((p) => p.startsWith(`${n}:`));
+  assert.equal(problems.length, 4, problems.join("\n"));
+  assert.match(byName("control_rate_hz")!, /expected a number <= 1000, got 1000000000/);
+  assert.match(byName("frame_interval_s")!, /expected a number of seconds in \[0\.01, 60\], or 0\/null for the manifest's action_step_s, got 1e-9/);
+  assert.match(byName("threads")!, /expected an integer <= 1024, got 1000000/);
+  assert.match(byName("instruction")!, /expected 1800000 characters, more than the 4096 an instruction may have/);
+  assert.equal(parseParams({ control_rate_hz: 1000, frame_interval_s: 0.01 }).control_rate_hz, 1000);
+  assert.match(problemsOf({ frame_interval_s: 61 })[0]!, /^frame_interval_s: expected a number of seconds in \[0\.01, 60\]/);
 });

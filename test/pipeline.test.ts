@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pipeline, type PipelineLogger, type PipelineParams } from "../src/control/pipeline.js";
 import { VirtualClock, WallScheduler, type Outcome, type VirtualLatency } from "../src/control/clock.js";
-import { DEFAULT_PARAMS } from "../src/control/params.js";
+import { DEFAULT_PARAMS } from "../src/params/table.js";
 import type { Command } from "../src/control/command.js";
 import type { ChunkPolicy, PolicyCounters } from "../src/policy/types.js";
 import type { ActionChunk } from "../src/policy/chunk.js";

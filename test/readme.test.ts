@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { paramsMarkdown } from "../src/control/params.js";
+import { paramsMarkdown } from "../src/params/markdown.js";
 import { repoPath } from "./fixtures/repo-path.js";
 
 test("the README's parameter table is the one generated from the parameter table", async () => {

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { repoPath } from "./fixtures/repo-path.js";
 import { writeSampleBag } from "../src/bags/index.js";
-import { DEFAULT_PARAMS, parseParams } from "../src/control/params.js";
+import { DEFAULT_PARAMS, parseParams } from "../src/params/table.js";
 import { makeTinyModel } from "../src/model/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { replayBag } from "../src/replay/bag-replay.js";

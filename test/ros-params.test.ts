@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { VirtualClock } from "../src/control/clock.js";
-import { parseParams } from "../src/control/params.js";
+import { parseParams } from "../src/params/table.js";
 import { PARAMETER_TYPE, type RosParameter } from "../src/ros/rclnodejs-api.js";
 import {
   nodeKeyMatches,

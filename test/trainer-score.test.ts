@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_PARAMS } from "../src/control/params.js";
+import { DEFAULT_PARAMS } from "../src/params/table.js";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 import { buildReport } from "../src/eval/report-html.js";
 import { formatTable } from "../src/eval/table.js";

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { makeTinyModel } from "../model/tiny-model.js";
 import { writeSampleBag } from "../bags/index.js";
-import { DEFAULT_PARAMS } from "../control/params.js";
+import { DEFAULT_PARAMS } from "../params/table.js";
 import { formatTable } from "../eval/table.js";
 import { evaluate, type EvaluateResult } from "../replay/evaluate.js";
 import { log } from "../util/log.js";

@@ -1,6 +1,7 @@
 // `mobile-vla eval`: models over recorded bags and training episodes, one report.
 import type { Argv } from "yargs";
-import { YARGS_OPTIONS, parseParams, pickParams } from "../control/params.js";
+import { parseParams, pickParams } from "../params/table.js";
+import { YARGS_OPTIONS } from "../params/yargs.js";
 import type { VirtualLatency } from "../control/clock.js";
 import { formatTable } from "../eval/table.js";
 import { episodeFiles, evaluate, type EvalSource } from "../replay/evaluate.js";

@@ -1,7 +1,8 @@
 // `mobile-vla replay`: what the robot would have published on a recorded bag,
 // one line per control tick (or every n-th), with the safety layer's reason.
 import type { Argv } from "yargs";
-import { YARGS_OPTIONS, modelLoadOptions, parseParams, pickParams } from "../control/params.js";
+import { modelLoadOptions, parseParams, pickParams } from "../params/table.js";
+import { YARGS_OPTIONS } from "../params/yargs.js";
 import { VlaModel } from "../model/vla-model.js";
 import { replayBag } from "../replay/bag-replay.js";
 import { parseLatency } from "./eval-command.js";

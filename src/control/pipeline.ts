@@ -13,7 +13,7 @@ import { log as defaultLog } from "../util/log.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import type { Outcome, Scheduler, Timer } from "./clock.js";
 import type { Command, CommandSink, Reason } from "./command.js";
-import { frameIntervalS, type PolicyParams } from "./params.js";
+import { frameIntervalS, type PolicyParams } from "../params/table.js";
 import { Safety, type SafetyRequest } from "./safety.js";
 
 /** The part of a logger the pipeline uses; the package's winston logger fits. */

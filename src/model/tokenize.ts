@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { instructionTooLong } from "./instruction-length.js";
 import type { TokenizerSpec } from "./manifest.js";
 
 export interface PromptTokens {
@@ -64,6 +65,8 @@ export class PromptTokenizer {
   encode(instruction: string): PromptTokens {
     const hit = this.cache.get(instruction);
     if (hit) return hit;
+    const tooLong = instructionTooLong(instruction);
+    if (tooLong) throw new TokenizerError(`instruction: ${tooLong}; shorten the instruction`);
     const text = this.prompt(instruction);
     const enc = this.tokenizer.encode(text, { add_special_tokens: this.spec.add_special_tokens });
     const n = enc.ids.length;

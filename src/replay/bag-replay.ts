@@ -5,7 +5,7 @@ import { openBag, missingTopicError, BagError, type Bag, type BagTopic } from ".
 import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, BOOL_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../bags/index.js";
 import { VirtualClock, type VirtualLatency } from "../control/clock.js";
 import { Pipeline } from "../control/pipeline.js";
-import type { PolicyParams } from "../control/params.js";
+import type { PolicyParams } from "../params/table.js";
 import type { Command } from "../control/command.js";
 import type { RunSeries, Tick, ChunkSample, Vec2 } from "../eval/types.js";
 import type { ActionChunk } from "../policy/chunk.js";

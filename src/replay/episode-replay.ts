@@ -8,7 +8,7 @@
 // No clock and no safety layer: this measures the model itself.
 import path from "node:path";
 import { openEpisode, type Episode } from "../episodes/episode-reader.js";
-import type { PolicyParams } from "../control/params.js";
+import type { PolicyParams } from "../params/table.js";
 import type { ChunkSample, RunSeries, Tick, Vec2 } from "../eval/types.js";
 import type { RawImageMessage } from "../msgs/image.js";
 import { ImageError } from "../msgs/image-error.js";

@@ -2,7 +2,7 @@
 // source that fails is reported with its error and the others still run.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { modelLoadOptions, type PolicyParams } from "../control/params.js";
+import { modelLoadOptions, type PolicyParams } from "../params/table.js";
 import type { VirtualLatency } from "../control/clock.js";
 import type { EvalReport, RunSeries } from "../eval/types.js";
 import { buildReport } from "../eval/report-html.js";

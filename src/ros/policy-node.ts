@@ -18,7 +18,7 @@
 import { Pipeline } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
-import { PARAMS, PARAM_NAMES, ParamsError, modelLoadOptions, parseParams, type ParamSpec, type PolicyParams } from "../control/params.js";
+import { PARAM_NAMES, ParamsError, modelLoadOptions, paramSpec, parseParams, type PolicyParams } from "../params/table.js";
 import type { ImageMessage } from "../msgs/image.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
@@ -84,7 +84,7 @@ export class PolicyNodeStartError extends Error {
 /** The PARAMS table as ROS declarations: frame_interval_s's null default is 0.0 (ROS parameters cannot be null). */
 export function policyParamDecls(): ParamDecl[] {
   return PARAM_NAMES.map((name) => {
-    const spec = PARAMS[name] as ParamSpec<unknown>;
+    const spec = paramSpec(name);
     const d = spec.default;
     const value = d === null ? 0 : (d as string | number | boolean);
     return { name, default: value, integer: spec.type === "integer" };

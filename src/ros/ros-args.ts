@@ -143,7 +143,7 @@ function entryFor(entries: NodeParamEntry[], node: string): NodeParamEntry {
 }
 
 function addParams(entry: NodeParamEntry, map: YamlNode, prefix: string, where: string): void {
-  if (!isMap(map)) throw new RosArgsError(`${where}: ros__parameters must be a map`);
+  if (!isMap(map)) throw new RosArgsError(`${where}: expected ros__parameters to be a mapping`);
   for (const item of map.items) {
     const key = String(isScalar(item.key) ? item.key.value : item.key);
     const name = prefix ? `${prefix}.${key}` : key;

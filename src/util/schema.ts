@@ -6,6 +6,7 @@ import * as z from "zod";
 
 /** A value for an error message, cut short (a file may hold megabytes of base64). */
 export function show(v: unknown): string {
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
