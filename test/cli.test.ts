@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { writeSampleBag } from "../src/bags/index.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { cli, showRun } from "./fixtures/cli.js";
 
 let root: string;

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 import { DEFAULT_PARAMS } from "../src/params/table.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { episodeInstruction, parseInstructionMap, replayEpisode } from "../src/replay/episode-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_PROBE_INSTRUCTION, probeInstruction, probeLines, type ProbeModel } from "../src/model/instruction-probe.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import type { PromptTokens } from "../src/model/tokenize.js";
 import { VlaModel } from "../src/model/vla-model.js";
 

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { GraphBuilder } from "../src/model/onnx-builder.js";
+import { GraphBuilder } from "../synthetic/onnx-builder.js";
 import { OnnxMetadataError, readOnnxMetadata } from "../src/model/onnx-metadata.js";
-import { buildTinyModel } from "../src/model/tiny-model.js";
+import { buildTinyModel } from "../synthetic/tiny-model.js";
 
 let root: string;
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { repoPath } from "./fixtures/repo-path.js";
 import { writeSampleBag } from "../src/bags/index.js";
 import { DEFAULT_PARAMS, parseParams } from "../src/params/table.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { replayBag } from "../src/replay/bag-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { VirtualClock } from "../src/control/clock.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel, type LoadOptions } from "../src/model/vla-model.js";
 import { PolicyNode, PolicyNodeStartError, POLICY_TOPICS, MSG } from "../src/ros/policy-node.js";
 import { QOS_SENSOR_DATA } from "../src/ros/rclnodejs-api.js";

@@ -5,10 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { attr, GraphBuilder } from "../src/model/onnx-builder.js";
+import { attr, GraphBuilder } from "../synthetic/onnx-builder.js";
 import { loadManifest, parseManifest, type Manifest } from "../src/model/manifest.js";
-import { buildTinyModel, makeTinyModel, TINY_DISCRETE_CLASSES, TINY_FEATURE_DIM, TINY_IMAGE_SIZE } from "../src/model/tiny-model.js";
-import { buildTinyTokenizer, METASPACE, TINY_TOKENIZER_CONFIG_FILE } from "../src/model/tiny-tokenizer.js";
+import { buildTinyModel, makeTinyModel, TINY_DISCRETE_CLASSES, TINY_FEATURE_DIM, TINY_IMAGE_SIZE } from "../synthetic/tiny-model.js";
+import { buildTinyTokenizer, METASPACE, TINY_TOKENIZER_CONFIG_FILE } from "../synthetic/tiny-tokenizer.js";
 
 const PROMPT = "<grounding>An image of a robot Navigate to the gray basket on the left";
 

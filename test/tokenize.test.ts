@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { PromptTokenizer } from "../src/model/tokenize.js";
 import { DEFAULT_TOKENIZER, type TokenizerSpec } from "../src/model/manifest.js";
 

@@ -13,7 +13,7 @@ import { formatTable } from "../src/eval/table.js";
 import { formatTrainerLoss } from "../src/eval/trainer-loss.js";
 import type { EvalReport, RunSeries, TrainerLossSummary } from "../src/eval/types.js";
 import { Preprocessor } from "../src/model/preprocess.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { replayEpisode } from "../src/replay/episode-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";

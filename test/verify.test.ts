@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { modelVerify, type CommandOutput } from "../src/cli/model-command.js";
 import { GoldenError, decodeFloat32, encodeFloat32Base64, parseGolden } from "../src/model/golden.js";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { ErrorStat, cosine, maxAbsError } from "../src/model/verify.js";
 import { bumpFloat, editGolden, readGolden, writeGolden, type GoldenJson } from "./fixtures/golden.js";
 

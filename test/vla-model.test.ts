@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile, cp, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { makeTinyModel } from "../src/model/tiny-model.js";
+import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { ManifestError } from "../src/model/manifest.js";
 import { availableProviders, sessionOptions } from "../src/model/runtime.js";

@@ -3,7 +3,7 @@
 // through the same pipeline the robot runs, the table printed.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { makeTinyModel } from "../model/tiny-model.js";
+import { makeTinyModel } from "../../synthetic/tiny-model.js";
 import { writeSampleBag } from "../bags/index.js";
 import { DEFAULT_PARAMS } from "../params/table.js";
 import { formatTable } from "../eval/table.js";

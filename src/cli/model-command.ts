@@ -9,7 +9,7 @@ import { probeInstruction, probeLines } from "../model/instruction-probe.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { PRECISIONS, backbonePrecisions, type Precision } from "../model/manifest.js";
 import { Preprocessor } from "../model/preprocess.js";
-import { makeTinyModel } from "../model/tiny-model.js";
+import { makeTinyModel } from "../../synthetic/tiny-model.js";
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, graphInputs, graphOutputs, type GraphOptimization, type Provider, type TensorInfo } from "../model/runtime.js";
 import { verifyModel } from "../model/verify.js";
 import { formatVerifyReport } from "../model/verify-report.js";

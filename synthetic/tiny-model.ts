@@ -4,7 +4,7 @@
 // weights are random, not trained: the actions mean nothing, but they depend on the image,
 // the prompt and the window the same way the real model's do, and the head is a real
 // causal 4-layer LSTM.
-import { mulberry32 } from "../util/prng.js";
+import { mulberry32 } from "../src/util/prng.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { attr, GraphBuilder } from "./onnx-builder.js";
@@ -17,8 +17,8 @@ import {
   type DiscreteClass,
   type Manifest,
   type Precision,
-} from "./manifest.js";
-import { manifestMetadata } from "./graph-metadata.js";
+} from "../src/model/manifest.js";
+import { manifestMetadata } from "../src/model/graph-metadata.js";
 import { buildTinyTokenizer, TINY_TOKENIZER_CONFIG_FILE, TINY_TOKENIZER_FILE } from "./tiny-tokenizer.js";
 
 export type TinyHeadKind = "continuous" | "discrete";

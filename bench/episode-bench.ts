@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { EpisodeWriter } from "./episode-writer.js";
+import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 
 export interface RecorderBenchOptions {
   frames?: number;
