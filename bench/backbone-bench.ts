@@ -4,7 +4,7 @@
 // (target <= 1.3), then the int8 speed-up over fp32. Full-size backbones take
 // seconds per frame, so the frame count is small for them.
 import { performance } from "node:perf_hooks";
-import { percentile } from "../src/eval/metrics.js";
+import { percentile } from "../src/util/percentile.js";
 import type { Precision } from "../src/model/manifest.js";
 import { Preprocessor } from "../src/model/preprocess.js";
 import type { RuntimeOptions } from "../src/model/runtime.js";

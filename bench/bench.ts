@@ -15,7 +15,7 @@ import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { VlaPolicy } from "../src/policy/vla-policy.js";
 import type { RawImageMessage, StampedImage } from "../src/msgs/image.js";
-import { percentile } from "../src/eval/metrics.js";
+import { percentile } from "../src/util/percentile.js";
 import { extraBenches } from "./extra-benches.js";
 import { backboneBench } from "./backbone-bench.js";
 import { backbonePrecisions, loadManifest, PRECISIONS, type Precision } from "../src/model/manifest.js";

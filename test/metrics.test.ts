@@ -7,7 +7,8 @@ import {
   directionClassIndex,
   moves,
 } from "../src/eval/direction.js";
-import { DEFAULT_METRIC_PARAMS, computeRunMetrics, percentile, poolMetrics } from "../src/eval/metrics.js";
+import { DEFAULT_METRIC_PARAMS, computeRunMetrics, poolMetrics } from "../src/eval/metrics.js";
+import { percentile } from "../src/util/percentile.js";
 import type { ChunkSample, RunSeries, Tick, Vec2 } from "../src/eval/types.js";
 
 function run(ticks: Tick[], extra: Partial<RunSeries> = {}): RunSeries {

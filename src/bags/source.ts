@@ -94,17 +94,6 @@ export class BagError extends Error {
   }
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export function nsToSeconds(ns: bigint): number {
-  // Split so the integer part keeps full precision before the float division.
-  const sec = ns / 1_000_000_000n;
-  return Number(sec) + Number(ns - sec * 1_000_000_000n) / 1e9;
-}
-
-export function secondsToNs(s: number): bigint {
-  const whole = Math.floor(s);
-  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((s - whole) * 1e9));
-}
+// Kept importable from here while bags/ moves its imports to util/.
+export { errorText } from "../util/errors.js";
+export { nsToSeconds, secondsToNs } from "../util/time.js";

@@ -9,7 +9,9 @@
 import type { StampedImage } from "../msgs/image.js";
 import { chunkUsable, type ActionChunk } from "../policy/chunk.js";
 import type { ChunkPolicy } from "../policy/types.js";
+import { errorText } from "../util/errors.js";
 import { log as defaultLog } from "../util/log.js";
+import { percentile } from "../util/percentile.js";
 import { ChunkQueue } from "./chunk-queue.js";
 import type { Outcome, Scheduler, Timer } from "./clock.js";
 import type { Command, CommandSink, Reason } from "./command.js";
@@ -78,11 +80,6 @@ const LATENCY_WINDOW = 200;
 
 // Repeating faults (a broken model, a bad camera) would otherwise log at frame rate.
 const worthLogging = (n: number): boolean => (n & (n - 1)) === 0;
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
 
 export class Pipeline {
   private readonly policy: ChunkPolicy;
@@ -219,7 +216,6 @@ export class Pipeline {
     const t = this.scheduler.now();
     const fs = this.frameStamps;
     const span = fs.length >= 2 ? fs[fs.length - 1] - fs[0] : 0;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
     return {
       t,
       running: this.running,
@@ -236,8 +232,8 @@ export class Pipeline {
       invalid_outputs: this.n.invalidOutputs,
       chunks_discarded: this.n.chunksDiscarded,
       chunks_expired: this.n.chunksExpired,
-      inference_latency_p50_s: percentile(sorted, 0.5),
-      inference_latency_p99_s: percentile(sorted, 0.99),
+      inference_latency_p50_s: percentile(this.latencies, 50),
+      inference_latency_p99_s: percentile(this.latencies, 99),
       backbone_runs: this.policy.counters().backboneRuns,
       queue_chunks: this.queue.size,
       frame_interval_s: this.frameIntervalS,
@@ -251,7 +247,7 @@ export class Pipeline {
     try {
       this.sink(cmd);
     } catch (e) {
-      this.log.error("command sink threw", { error: e instanceof Error ? e.message : String(e) });
+      this.log.error("command sink threw", { error: errorText(e) });
     }
   }
 
@@ -309,7 +305,7 @@ export class Pipeline {
       this.policyFailed = true;
       if (worthLogging(this.n.inferenceErrors)) {
         this.log.error("policy step failed; the robot stops until a step succeeds", {
-          error: o.error instanceof Error ? o.error.message : String(o.error), stamp: frame.stamp, count: this.n.inferenceErrors,
+          error: errorText(o.error), stamp: frame.stamp, count: this.n.inferenceErrors,
         });
       }
     } else {
@@ -348,7 +344,7 @@ export class Pipeline {
       try {
         this.onChunk(chunk);
       } catch (e) {
-        this.log.error("onChunk threw", { error: e instanceof Error ? e.message : String(e) });
+        this.log.error("onChunk threw", { error: errorText(e) });
       }
     }
   }

@@ -4,7 +4,8 @@
 // enough of them (sources are the independent samples); otherwise contiguous time
 // blocks, because neighbouring ticks of one run are strongly correlated and
 // resampling single ticks would give far too narrow intervals.
-import { SUM_FIELDS, accuracyValue, addChunks, addStats, addTicks, addTrainerWindows, emptyStats, percentile, runStats, trainerWindowsOf } from "./metrics.js";
+import { SUM_FIELDS, accuracyValue, addChunks, addStats, addTicks, addTrainerWindows, emptyStats, runStats, trainerWindowsOf } from "./metrics.js";
+import { percentile } from "../util/percentile.js";
 import type { AccuracyKey, SumStats } from "./metrics.js";
 import type { Better, BootstrapScheme, MetricParams, RunSeries, Verdict } from "./types.js";
 
