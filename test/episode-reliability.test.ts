@@ -115,11 +115,11 @@ test("a write error (disk full) is a clear error naming the file; earlier and la
   assert.ok(r.bigWritten > 0 && r.bigWritten < 20, `error after ${r.bigWritten} frames`);
   assert.equal(r.bigClose, r.bigError.message, "close after a write error must fail with that error");
 
-  assert.deepEqual(fs.readdirSync(fullDir).sort(), [
-    "episode_20251203_090000_small.h5",
-    "episode_20251203_090100_big.h5.partial",
-    "episode_20251203_090200_small.h5",
-  ]);
+  assert.deepEqual(
+    fs.readdirSync(fullDir).sort(),
+    ["episode_20251203_090000_small.h5", "episode_20251203_090100_big.h5.partial", "episode_20251203_090200_small.h5"],
+    "the failed episode's partial file is kept, as its error says, even after discard()",
+  );
   assertIntact(r.first, 3);
   assertIntact(r.third, 3);
 });

@@ -4,8 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ImageMessage } from "../src/msgs/image.js";
+import { CommandHold } from "../src/mobile-vla/command-hold.js";
+import type { Action3 } from "../src/episodes/episode-writer.js";
 import {
-  CommandHold,
   EpisodeStateMachine,
   type CapturedFrame,
   type EpisodeSink,
@@ -102,7 +103,7 @@ test("on_action: episode_start at rest, one frame per key just after it, space w
 });
 
 test("the active command is the last one within its hold time, else zero", () => {
-  const h = new CommandHold(0.4);
+  const h = new CommandHold<Action3>([0, 0, 0], 0.4);
   assert.deepEqual(h.activeAt(5), [0, 0, 0]);
   h.push(10, W);
   assert.deepEqual(h.activeAt(9.99), [0, 0, 0]);
@@ -114,10 +115,10 @@ test("the active command is the last one within its hold time, else zero", () =>
   assert.deepEqual(h.activeAt(10.2), W, "a late camera frame still sees the command of its time");
   h.push(10.5, STOP);
   assert.deepEqual(h.activeAt(10.55), [0, 0, 0]);
-  const long = new CommandHold(1.5);
+  const long = new CommandHold<Action3>([0, 0, 0], 1.5);
   long.push(0, W);
   assert.deepEqual(long.activeAt(1.4), W);
-  assert.throws(() => new CommandHold(0), /hold time 0/);
+  assert.throws(() => new CommandHold<Action3>([0, 0, 0], 0), /hold time 0/);
 });
 
 test("a camera frame older than the command is not used for it", () => {

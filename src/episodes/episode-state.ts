@@ -25,57 +25,25 @@
 //   command is active, stop_action otherwise.
 //
 // "Active command at t": the last command at or before t if it is younger than the
-// hold time (the teleop's auto-stop, 0.4 s), else zero.
+// hold time (the teleop's auto-stop, TELEOP_HOLD_S), else zero (CommandHold).
 import type { ImageMessage } from "../msgs/image.js";
 import { imageProblem } from "../model/decode-image.js";
+import { CommandHold, SAME_INSTANT_S } from "../mobile-vla/command-hold.js";
+import type { EpisodeCommand } from "../mobile-vla/episode-command.js";
+import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
+import { captureOptionProblems } from "./episode-options.js";
 import { EpisodeError, type Action3 } from "./episode-writer.js";
 
 export type EpisodeEventType = "episode_start" | "start_action" | "stop_action";
 export type CapturePolicy = "on_action" | "interval";
-export type EpisodeCommand = "start" | "stop" | "discard";
+export type { EpisodeCommand };
 
 export const ZERO_ACTION: Action3 = [0, 0, 0];
 
 const ZERO_EPS = 1e-9;
-// Timestamps are sums of floats; a command exactly hold_s old must count as expired.
-const HOLD_EPS = 1e-6;
 
 export function isZeroAction(a: Action3): boolean {
   return Math.abs(a[0]) <= ZERO_EPS && Math.abs(a[1]) <= ZERO_EPS && Math.abs(a[2]) <= ZERO_EPS;
-}
-
-/** Commands with their times; answers "which command is active at t" under the auto-stop hold. */
-export class CommandHold {
-  private readonly history: { t: number; cmd: Action3 }[] = [];
-
-  constructor(readonly holdS = 0.4) {
-    if (!(holdS > 0)) throw new RangeError(`hold time ${holdS} must be > 0`);
-  }
-
-  push(t: number, cmd: Action3): void {
-    let i = this.history.length;
-    while (i > 0 && this.history[i - 1].t > t) i--;
-    this.history.splice(i, 0, { t, cmd: [cmd[0], cmd[1], cmd[2]] });
-    // Keep a few seconds so camera frames that arrive late still find their command.
-    const newest = this.history[this.history.length - 1].t;
-    const keepAfter = newest - Math.max(5, 4 * this.holdS);
-    let drop = 0;
-    while (drop < this.history.length - 1 && this.history[drop + 1].t < keepAfter) drop++;
-    if (drop > 0) this.history.splice(0, drop);
-  }
-
-  activeAt(t: number): Action3 {
-    for (let i = this.history.length - 1; i >= 0; i--) {
-      const h = this.history[i];
-      if (h.t > t) continue;
-      return t - h.t < this.holdS - HOLD_EPS ? h.cmd : ZERO_ACTION;
-    }
-    return ZERO_ACTION;
-  }
-
-  clear(): void {
-    this.history.length = 0;
-  }
 }
 
 export interface CapturedFrame {
@@ -110,7 +78,7 @@ export interface EpisodeStateOptions {
   capture?: CapturePolicy;
   /** interval policy: seconds between frames (default 1). */
   captureIntervalS?: number;
-  /** Auto-stop hold of the teleop's commands (default 0.4 s). */
+  /** Auto-stop hold of the teleop's commands (default TELEOP_HOLD_S). */
   holdS?: number;
   /** on_action: wait this long after a move command before taking its frame (default 0). */
   moveCaptureDelayS?: number;
@@ -149,11 +117,6 @@ interface ActionRequest {
   eventType: "start_action" | "stop_action";
 }
 
-function checkNonNegative(name: string, v: number): number {
-  if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${name} ${v} must be a finite number >= 0`);
-  return v;
-}
-
 export class EpisodeStateMachine {
   readonly capture: CapturePolicy;
   private readonly intervalS: number;
@@ -162,7 +125,7 @@ export class EpisodeStateMachine {
   private readonly minFrames: number;
   private readonly toDate: (t: number) => Date;
   private readonly onError: (e: Error) => void;
-  private readonly hold: CommandHold;
+  private readonly hold: CommandHold<Action3>;
   private scenario: string | null;
   private instruction: string | null;
 
@@ -178,15 +141,16 @@ export class EpisodeStateMachine {
     private readonly sinks: EpisodeSinkFactory,
     opts: EpisodeStateOptions = {},
   ) {
+    const problems = captureOptionProblems(opts);
+    if (problems.length) throw new RangeError(`episode capture: ${problems.join("; ")}`);
     this.capture = opts.capture ?? "on_action";
-    if (this.capture !== "on_action" && this.capture !== "interval") throw new RangeError(`capture policy ${JSON.stringify(this.capture)} is not "on_action" or "interval"`);
     this.intervalS = opts.captureIntervalS ?? 1;
-    if (!(this.intervalS > 0)) throw new RangeError(`capture_interval_s ${this.intervalS} must be > 0`);
-    this.moveDelayS = checkNonNegative("move_capture_delay_s", opts.moveCaptureDelayS ?? 0);
-    this.stopDelayS = checkNonNegative("stop_capture_delay_s", opts.stopCaptureDelayS ?? 0.35);
+    this.moveDelayS = opts.moveCaptureDelayS ?? 0;
+    this.stopDelayS = opts.stopCaptureDelayS ?? 0.35;
     this.minFrames = opts.minFrames ?? 2;
-    if (!Number.isInteger(this.minFrames) || this.minFrames < 1) throw new RangeError(`min_frames ${this.minFrames} must be an integer >= 1`);
-    this.hold = new CommandHold(opts.holdS ?? 0.4);
+    const holdS = opts.holdS ?? TELEOP_HOLD_S;
+    // A few seconds of commands, so camera frames that arrive late still find theirs.
+    this.hold = new CommandHold<Action3>(ZERO_ACTION, holdS, { retainS: Math.max(5, 4 * holdS) });
     this.toDate = opts.toDate ?? ((t) => new Date(t * 1000));
     this.onError = opts.onError ?? (() => {});
     this.scenario = opts.scenario ?? null;
@@ -246,8 +210,10 @@ export class EpisodeStateMachine {
       return;
     }
     if (this.capture === "interval") {
-      if (t < this.nextIntervalT - HOLD_EPS) return;
-      while (this.nextIntervalT <= t + HOLD_EPS) this.nextIntervalT += this.intervalS;
+      if (t < this.nextIntervalT - SAME_INSTANT_S) return;
+      // The first capture time after t in one step: a camera gap must not cost one
+      // loop turn per missed interval.
+      this.nextIntervalT += (Math.floor((t + SAME_INSTANT_S - this.nextIntervalT) / this.intervalS) + 1) * this.intervalS;
       const a = this.hold.activeAt(t);
       this.take(t, a, isZeroAction(a) ? "stop_action" : "start_action");
       return;

@@ -40,6 +40,7 @@ import type { ImageMessage } from "../msgs/image.js";
 import { decodeImage, type PackedImage } from "../model/decode-image.js";
 import { guarded, h5wasm, type Dataset, type H5File } from "./h5.js";
 import { EPISODE_SUFFIX, PARTIAL_SUFFIX, episodeStem, pythonIsoformat, timePeriod } from "./episode-name.js";
+import { writerOptionProblems } from "./episode-options.js";
 
 export type EpisodeErrorCode = "exists" | "frame_size" | "frame" | "write" | "empty" | "closed";
 
@@ -89,11 +90,17 @@ type State = "open" | "failed" | "closed" | "discarded";
 
 const GZIP_DEFAULT_LEVEL = 4;
 
+/**
+ * Largest frame (bytes) the writer accepts: one frame is one HDF5 chunk, and
+ * HDF5 runs inside h5wasm's 2 GiB WebAssembly memory, where a gzip-compressed
+ * chunk needs about three copies of itself (a 16000x16000 frame, 768 MB, runs out).
+ * 256 MiB is 9459x9459 pixels, far above any camera (4K is 24 MB).
+ */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
 function gzipLevel(g: number | boolean | undefined): number | null {
   if (g === undefined || g === false || g === 0) return null;
-  if (g === true) return GZIP_DEFAULT_LEVEL;
-  if (!Number.isInteger(g) || g < 1 || g > 9) throw new RangeError(`gzip level ${g} is not an integer in 1..9`);
-  return g;
+  return g === true ? GZIP_DEFAULT_LEVEL : g;
 }
 
 function errnoCode(e: unknown): string | undefined {
@@ -152,15 +159,10 @@ export class EpisodeWriter {
    * EpisodeError("exists") when `<name>.h5` or `<name>.h5.partial` is already there.
    */
   static open(dir: string, opts: EpisodeWriterOptions = {}): EpisodeWriter {
+    const problems = writerOptionProblems(opts);
+    if (problems.length) throw new RangeError(`episode writer: ${problems.join("; ")}`);
     const startTime = opts.startTime ?? new Date();
     const name = episodeStem(startTime, opts.scenario);
-    gzipLevel(opts.gzip);
-    if (opts.channelOrder !== undefined && opts.channelOrder !== "bgr" && opts.channelOrder !== "rgb") {
-      throw new RangeError(`channelOrder ${JSON.stringify(opts.channelOrder)} is not "bgr" or "rgb"`);
-    }
-    if (opts.flushEvery !== undefined && (!Number.isInteger(opts.flushEvery) || opts.flushEvery < 1)) {
-      throw new RangeError(`flushEvery ${opts.flushEvery} is not a positive integer`);
-    }
     const absDir = path.resolve(dir);
     const finalPath = path.join(absDir, name + EPISODE_SUFFIX);
     const partialPath = path.join(absDir, name + PARTIAL_SUFFIX);
@@ -271,6 +273,13 @@ export class EpisodeWriter {
     const { width, height, data } = frame;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: size ${width}x${height} is not positive integers`);
+    }
+    if (width * height * 3 > MAX_FRAME_BYTES) {
+      throw new EpisodeError(
+        "frame",
+        this.partialPath,
+        `frame ${this.numFrames}: ${width}x${height}x3 = ${width * height * 3} bytes is more than the ${MAX_FRAME_BYTES} bytes (256 MiB) one HDF5 chunk may hold here; frame refused, the ${this.numFrames} frames so far are intact`,
+      );
     }
     if (data.length !== width * height * 3) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${data.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`);
@@ -392,11 +401,16 @@ export class EpisodeWriter {
     f.create_attribute("image_channel_order", this.channelOrder, null, "S");
   }
 
-  /** Abandons the episode: closes the handle and deletes the partial file. Idempotent. */
+  /**
+   * Abandons the episode: closes the handle and deletes the partial file. Idempotent.
+   * After a write failure the partial file stays, as the failure's message promised:
+   * it is what is left to inspect (`episodes check` lists it).
+   */
   async discard(): Promise<void> {
     if (this.state === "closed" || this.state === "discarded") return;
+    const failed = this.state === "failed";
     if (this.state === "open") this.releaseHandle();
     this.state = "discarded";
-    fs.rmSync(this.partialPath, { force: true });
+    if (!failed) fs.rmSync(this.partialPath, { force: true });
   }
 }

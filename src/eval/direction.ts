@@ -1,6 +1,7 @@
 // The teleop's vocabulary of motions (8 directions + stop) and how a velocity maps
 // onto it. The hardware only uses atan2(y, x) with a deadzone, so these classes are
 // what the robot actually does with a command.
+import { DIRECTIONS, DIRECTION_NAMES, type DirectionName } from "../mobile-vla/teleop.js";
 import type { Vec2 } from "./types.js";
 
 /** Default deadzone: at or below this speed the base does not move. */
@@ -10,34 +11,15 @@ export const DEFAULT_COS_THRESHOLD = 0.7;
 
 /**
  * Class order: stop, then the 8 sectors counter-clockwise from +x (forward), so
- * sector k (index k + 1) is centred on k * 45 degrees.
+ * sector k (index k + 1) is centred on k * 45 degrees: the package's one direction
+ * table (mobile-vla/teleop.ts).
  */
-export const DIRECTION_CLASSES = [
-  "stop",
-  "forward",
-  "forward_left",
-  "left",
-  "back_left",
-  "back",
-  "back_right",
-  "right",
-  "forward_right",
-] as const;
+export const DIRECTION_CLASSES: readonly DirectionName[] = DIRECTION_NAMES;
 
-export type DirectionClass = (typeof DIRECTION_CLASSES)[number];
+export type DirectionClass = DirectionName;
 
 /** The teleop key of each class (REFERENCE.md, "Teleop"). */
-export const TELEOP_KEY: Readonly<Record<DirectionClass, string>> = {
-  stop: "space",
-  forward: "w",
-  forward_left: "q",
-  left: "a",
-  back_left: "z",
-  back: "s",
-  back_right: "c",
-  right: "d",
-  forward_right: "e",
-};
+export const TELEOP_KEY: Readonly<Record<DirectionClass, string>> = Object.fromEntries(DIRECTIONS.map((d) => [d.name, d.key])) as Record<DirectionClass, string>;
 
 export function speed(v: Vec2): number {
   return Math.hypot(v[0], v[1]);

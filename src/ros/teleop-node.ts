@@ -5,7 +5,9 @@
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { PipelineLogger } from "../control/pipeline.js";
 import { RawTerminal, type ProcessLike, type RawInput } from "../teleop/raw-terminal.js";
-import { DEFAULT_SPEED } from "../teleop/keymap.js";
+import { formatEpisodeCommand } from "../mobile-vla/episode-command.js";
+import { TELEOP_HOLD_S, TELEOP_SPEED } from "../mobile-vla/teleop.js";
+import { NODE_TOPICS } from "../mobile-vla/topics.js";
 import { TeleopState, type TeleopOutput } from "../teleop/teleop.js";
 import { rosLogger } from "./diagnostics.js";
 import { timeToSeconds, twistMsg } from "./msg-convert.js";
@@ -14,11 +16,11 @@ import { declareParams, type ParamDecl } from "./ros-params.js";
 
 export const TELEOP_NODE_NAME = "vla_teleop";
 
-export const TELEOP_TOPICS = { cmdVel: "cmd_vel", episode: "episode" } as const;
+export const TELEOP_TOPICS = { cmdVel: NODE_TOPICS.cmdVel, episode: NODE_TOPICS.episode } as const;
 
 export const TELEOP_PARAM_DECLS: readonly ParamDecl[] = [
-  { name: "speed", default: DEFAULT_SPEED },
-  { name: "hold_s", default: 0.4 },
+  { name: "speed", default: TELEOP_SPEED },
+  { name: "hold_s", default: TELEOP_HOLD_S },
 ];
 
 export const TELEOP_HELP = [
@@ -129,7 +131,7 @@ export class TeleopNode {
           this.cmdPub.publish(twistMsg(o.twist[0], o.twist[1], o.twist[2]));
           break;
         case "episode":
-          this.episodePub.publish({ data: o.command });
+          this.episodePub.publish({ data: formatEpisodeCommand({ command: o.command }) });
           this.log.info(`episode ${o.command}`);
           break;
         case "throttle":

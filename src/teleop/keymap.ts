@@ -9,27 +9,23 @@
 //   n / m        start / end an episode
 //   Ctrl-C       quit
 //
-// Every move key sets each non-zero component to +-speed (1.15 in the collector,
-// diagonals included: (1.15, 1.15), not normalised), which is what the recorded
-// actions contain.
+// Every move key sets each non-zero component to +-speed (TELEOP_SPEED, diagonals
+// included, not normalised), which is what the recorded actions contain. The keys
+// and their directions are the package's one direction table (mobile-vla/teleop.ts).
+import { DIRECTIONS, ROTATION_KEYS, TELEOP_SPEED } from "../mobile-vla/teleop.js";
 
 export type MoveKey = "w" | "s" | "a" | "d" | "q" | "e" | "z" | "c" | "r" | "t";
 
 /** [linear_x, linear_y, angular_z] as signs; multiplied by the speed. */
-export const MOVE_KEYS: Readonly<Record<MoveKey, readonly [number, number, number]>> = {
-  w: [1, 0, 0],
-  s: [-1, 0, 0],
-  a: [0, 1, 0],
-  d: [0, -1, 0],
-  q: [1, 1, 0],
-  e: [1, -1, 0],
-  z: [-1, 1, 0],
-  c: [-1, -1, 0],
-  r: [0, 0, 1],
-  t: [0, 0, -1],
-};
+export const MOVE_KEYS: Readonly<Record<MoveKey, readonly [number, number, number]>> = Object.freeze(
+  Object.fromEntries([
+    ...DIRECTIONS.filter((d) => d.name !== "stop").map((d) => [d.key, [d.sign[0], d.sign[1], 0]] as const),
+    ["r", [0, 0, ROTATION_KEYS.r]],
+    ["t", [0, 0, ROTATION_KEYS.t]],
+  ]) as Record<MoveKey, readonly [number, number, number]>,
+);
 
-export const DEFAULT_SPEED = 1.15;
+export const DEFAULT_SPEED = TELEOP_SPEED;
 export const THROTTLE_MIN = 10;
 export const THROTTLE_MAX = 100;
 export const THROTTLE_STEP = 10;

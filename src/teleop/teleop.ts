@@ -2,9 +2,10 @@
 // The ROS node feeds it terminal keys and calls poll() from a timer at
 // nextDeadline(); tests drive it with made-up times.
 //
-// Auto-stop: like the collector, a move key moves the robot for hold_s (0.4 s) and
-// then a zero command is published by itself; a new key within the hold replaces
-// the command and restarts the hold.
+// Auto-stop: like the collector, a move key moves the robot for hold_s
+// (TELEOP_HOLD_S) and then a zero command is published by itself; a new key within
+// the hold replaces the command and restarts the hold. Which command is in force is
+// CommandHold's rule, the one the recorder and the evaluation use.
 //
 // Throttle: in the collector, f/g changed only the speed percentage handed to its
 // direct motor driver (pop.driving move(angle, throttle)); cmd_vel always carried
@@ -12,6 +13,8 @@
 // magnitude `speed` whatever the throttle, and the throttle is a separate value the
 // node can publish or hand to a driver. Scaling cmd_vel by it would change the
 // recorded actions and break their match with the existing dataset.
+import { CommandHold } from "../mobile-vla/command-hold.js";
+import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { DEFAULT_SPEED, DEFAULT_THROTTLE, clampThrottle, keyAction } from "./keymap.js";
 
 export type Twist3 = [number, number, number];
@@ -25,7 +28,7 @@ export type TeleopOutput =
 export interface TeleopOptions {
   /** Component magnitude of a move key (default 1.15). */
   speed?: number;
-  /** Seconds a move key lasts before the automatic stop (default 0.4). */
+  /** Seconds a move key lasts before the automatic stop (default TELEOP_HOLD_S). */
   holdS?: number;
   /** Starting throttle, 10..100 (default 50). */
   throttle?: number;
@@ -37,15 +40,16 @@ export class TeleopState {
   readonly speed: number;
   readonly holdS: number;
   private throttleValue: number;
-  private current: Twist3 = [0, 0, 0];
+  /** What was published, for commandAt(); only the newest command matters here. */
+  private readonly hold: CommandHold<Twist3>;
   /** Time the current move stops by itself; null when stopped. */
   private stopAt: number | null = null;
 
   constructor(opts: TeleopOptions = {}) {
     this.speed = opts.speed ?? DEFAULT_SPEED;
     if (!(this.speed > 0) || !Number.isFinite(this.speed)) throw new RangeError(`speed ${this.speed} must be a finite number > 0`);
-    this.holdS = opts.holdS ?? 0.4;
-    if (!(this.holdS > 0) || !Number.isFinite(this.holdS)) throw new RangeError(`hold time ${this.holdS} must be a finite number > 0`);
+    this.holdS = opts.holdS ?? TELEOP_HOLD_S;
+    this.hold = new CommandHold<Twist3>(ZERO, this.holdS, { retainS: this.holdS });
     this.throttleValue = clampThrottle(opts.throttle ?? DEFAULT_THROTTLE);
   }
 
@@ -55,8 +59,7 @@ export class TeleopState {
 
   /** The command in force at t (zero once the hold has run out). */
   commandAt(t: number): Twist3 {
-    if (this.stopAt === null || t >= this.stopAt) return [...ZERO];
-    return [...this.current];
+    return [...this.hold.activeAt(t)];
   }
 
   /** When poll() has something to publish next (the pending auto-stop), or null. */
@@ -68,7 +71,7 @@ export class TeleopState {
   poll(t: number): TeleopOutput[] {
     if (this.stopAt === null || t < this.stopAt) return [];
     this.stopAt = null;
-    this.current = [...ZERO];
+    this.hold.push(t, ZERO);
     return [{ kind: "cmd_vel", t, twist: [...ZERO], reason: "auto_stop" }];
   }
 
@@ -79,13 +82,13 @@ export class TeleopState {
     const a = keyAction(key, this.speed);
     switch (a.kind) {
       case "move":
-        this.current = [...a.twist];
+        this.hold.push(t, [...a.twist]);
         this.stopAt = t + this.holdS;
         out.push({ kind: "cmd_vel", t, twist: [...a.twist], reason: "key" });
         break;
       case "stop":
         // Published even when already stopped: a stop key must always reach the robot.
-        this.current = [...ZERO];
+        this.hold.push(t, ZERO);
         this.stopAt = null;
         out.push({ kind: "cmd_vel", t, twist: [...ZERO], reason: "stop" });
         break;
@@ -99,7 +102,7 @@ export class TeleopState {
         out.push({ kind: "episode", t, command: a.command });
         break;
       case "quit":
-        this.current = [...ZERO];
+        this.hold.push(t, ZERO);
         this.stopAt = null;
         out.push({ kind: "cmd_vel", t, twist: [...ZERO], reason: "quit" }, { kind: "quit", t });
         break;
