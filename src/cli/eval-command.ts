@@ -1,19 +1,67 @@
 // `mobile-vla eval`: models over recorded bags and training episodes, one report.
 import type { Argv } from "yargs";
 import { parseParams, pickParams } from "../params/table.js";
-import { YARGS_OPTIONS } from "../params/yargs.js";
 import type { VirtualLatency } from "../control/clock.js";
 import { formatTable } from "../eval/table.js";
 import { episodeFiles, evaluate, type EvalSource } from "../replay/evaluate.js";
 import { DEFAULT_CHUNK_OFFSET, parseInstructionMap } from "../replay/episode-replay.js";
 import { formatTrainerLoss } from "../eval/trainer-loss.js";
+import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { progressReporter } from "./progress.js";
+import { UsageError, instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck, type NumberBound } from "./usage.js";
+
+/**
+ * Longest virtual inference latency (s): a replay runs the clock that far past the
+ * bag's end, tick by tick, and no model that slow could drive a robot.
+ */
+export const MAX_LATENCY_S = 10;
 
 export function parseLatency(text: string): VirtualLatency {
   if (text === "measured") return "measured";
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--latency: expected a number of seconds >= 0 or "measured", got ${JSON.stringify(text)}`);
+  const n = text.trim() === "" ? NaN : Number(text);
+  if (!(Number.isFinite(n) && n >= 0 && n <= MAX_LATENCY_S)) {
+    throw new UsageError(`--latency: expected a number of seconds in [0, ${MAX_LATENCY_S}] or "measured", got ${JSON.stringify(text)}`);
+  }
   return n;
+}
+
+/** The problem with a --latency value, or null. */
+export function latencyProblem(text: unknown): string | null {
+  try {
+    parseLatency(String(text));
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const EVAL_NUMBERS: Readonly<Record<string, NumberBound>> = {
+  // The base's auto-stop is a fraction of a second; a minute covers any other base.
+  "teleop-hold-s": { above: 0, max: 60 },
+  "chunk-offset": { min: 0, max: 1000, integer: true },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+};
+
+/** Every bad option of `eval`, each naming the option and the bound. */
+export function evalProblems(argv: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) problems.push("give at least one --bag or --episodes");
+  const models = argv.model as string[];
+  problems.push(...paramsProblems({ ...argv, model: models[0] }));
+  problems.push(...numberProblems(argv, EVAL_NUMBERS));
+  const latency = latencyProblem(argv.latency);
+  if (latency) problems.push(latency);
+  const instruction = instructionProblem("--instruction", argv.instruction);
+  if (instruction) problems.push(instruction);
+  if (typeof argv["instruction-map"] === "string") {
+    try {
+      parseInstructionMap(argv["instruction-map"]);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (typeof argv.out !== "string" || argv.out.trim() === "") problems.push(`--out: expected a folder, got ${JSON.stringify(argv.out)}`);
+  return problems;
 }
 
 export function evalCommand(y: Argv): Argv {
@@ -34,18 +82,15 @@ export function evalCommand(y: Argv): Argv {
         .option("estop-topic", { type: "string", describe: "std_msgs/Bool e-stop topic replayed when present (default /estop)" })
         .option("header-stamps", { type: "boolean", default: false, describe: "stamp frames with header.stamp instead of the receive time" })
         .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured" (real time of each inference)' })
-        .option("teleop-hold-s", { type: "number", default: 0.4, describe: "how long one teleop command stays in force (the base's auto-stop)" })
+        .option("teleop-hold-s", { type: "number", default: TELEOP_HOLD_S, describe: "how long one teleop command stays in force (the base's auto-stop)" })
         .option("chunk-offset", {
           type: "number", default: DEFAULT_CHUNK_OFFSET,
           describe: "episodes, robot-style metrics: recorded action compared with the chunk's first step, relative to the newest frame (0: the action recorded with it, as training pairs them)",
         })
         .option("seed", { type: "number", default: 1, describe: "bootstrap seed" })
         // Policy parameters reach parseParams untyped; keeping them out of yargs' inferred type keeps the options above typed.
-        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>)
-        .check((argv) => {
-          if ((argv.bag as string[]).length === 0 && (argv.episodes as string[]).length === 0) return "give at least one --bag or --episodes";
-          return true;
-        }),
+        .options(policyOptions())
+        .check(problemsCheck((argv) => evalProblems(argv as Record<string, unknown>))),
     async (argv) => {
       const params = parseParams(pickParams({ ...argv, model: argv.model[0] }));
       const sources: EvalSource[] = argv.bag.map((p) => ({ kind: "bag" as const, path: p }));

@@ -4,6 +4,12 @@ import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { setLogLevel, log, type LogLevel } from "../util/log.js";
 import { commands } from "./commands.js";
+import { isUsageError } from "./usage.js";
+
+function usageExit(message: string): never {
+  process.stderr.write(`mobile-vla: ${message}\nRun with --help for usage.\n`);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   let cli: Argv = yargs(hideBin(process.argv))
@@ -20,14 +26,15 @@ async function main(): Promise<void> {
     .fail((msg, err) => {
       // Errors thrown by a command's work propagate (exit 1); yargs' own usage
       // failures (bad or missing arguments, failed checks) print usage help (exit 2).
-      if (err instanceof Error && err.name !== "YError") throw err;
-      process.stderr.write(`mobile-vla: ${msg ?? String(err)}\nRun with --help for usage.\n`);
-      process.exit(2);
+      if (err instanceof Error && err.name !== "YError" && !isUsageError(err)) throw err;
+      usageExit(msg ?? String(err));
     })
     .parseAsync();
 }
 
 main().catch((e: unknown) => {
+  // A bad value a command found itself (a parameter, an option) is still a usage error.
+  if (isUsageError(e)) usageExit(e.message);
   log.error(e instanceof Error ? e.message : String(e));
   if (process.env.MOBILE_VLA_DEBUG && e instanceof Error) console.error(e.stack);
   process.exitCode = 1;

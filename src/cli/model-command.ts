@@ -14,6 +14,8 @@ import { GRAPH_OPTIMIZATIONS, PROVIDERS, graphInputs, graphOutputs, type GraphOp
 import { verifyModel } from "../model/verify.js";
 import { formatVerifyReport } from "../model/verify-report.js";
 import { VlaModel } from "../model/vla-model.js";
+import { namedWriteError, refuseNonEmptyTarget } from "../util/safe-write.js";
+import { numberProblems, problemsCheck } from "./usage.js";
 
 /** The file an exporter writes with its int8 accuracy figures; free-form JSON, shown by inspect. */
 const QUANTIZATION_FILE = "quantization.json";
@@ -98,9 +100,14 @@ export function modelCommand(y: Argv): Argv {
             .option("head", { choices: ["continuous", "discrete"] as const, default: "continuous" as const })
             .option("seed", { type: "number", default: 1, describe: "weight seed (a different seed = a different model)" })
             .option("external-data", { type: "boolean", default: false, describe: "store backbone weights as ONNX external data (backbone.onnx.data)" })
-            .option("int8", { type: "boolean", default: false, describe: "also write an int8 backbone variant (backbone.int8.onnx; int8-rounded weights stored as float32)" }),
+            .option("int8", { type: "boolean", default: false, describe: "also write an int8 backbone variant (backbone.int8.onnx; int8-rounded weights stored as float32)" })
+            .check(problemsCheck((argv) => numberProblems(argv, { seed: { min: 0, max: 2 ** 32 - 1, integer: true } }))),
         async (argv) => {
-          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed, externalData: argv["external-data"], int8: argv.int8 });
+          // A model folder is never written over: an existing model's files would be replaced.
+          await refuseNonEmptyTarget(argv.dir, "a model");
+          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed, externalData: argv["external-data"], int8: argv.int8 }).catch((e: unknown) => {
+            throw namedWriteError(argv.dir, e, "writing the model failed");
+          });
           process.stdout.write(`wrote ${argv.dir}: ${manifest.name} (W=${manifest.window}, N=${manifest.chunk}, D=${manifest.feature_dim}, ${manifest.head.kind} head)\n`);
         },
       )

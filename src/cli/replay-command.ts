@@ -2,10 +2,20 @@
 // one line per control tick (or every n-th), with the safety layer's reason.
 import type { Argv } from "yargs";
 import { modelLoadOptions, parseParams, pickParams } from "../params/table.js";
-import { YARGS_OPTIONS } from "../params/yargs.js";
 import { VlaModel } from "../model/vla-model.js";
 import { replayBag } from "../replay/bag-replay.js";
-import { parseLatency } from "./eval-command.js";
+import { latencyProblem, parseLatency } from "./eval-command.js";
+import { instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck } from "./usage.js";
+
+/** Every bad option of `replay`, each naming the option and the bound. */
+export function replayProblems(argv: Record<string, unknown>): string[] {
+  return [
+    ...paramsProblems(argv),
+    ...numberProblems(argv, { every: { min: 1, integer: true } }),
+    latencyProblem(argv.latency),
+    instructionProblem("--instruction", argv.instruction),
+  ].filter((p): p is string => p !== null);
+}
 
 export function replayCommand(y: Argv): Argv {
   return y.command(
@@ -20,7 +30,8 @@ export function replayCommand(y: Argv): Argv {
         .option("image-topic", { type: "string" })
         .option("cmd-vel-topic", { type: "string" })
         .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured"' })
-        .options(Object.fromEntries(Object.entries(YARGS_OPTIONS).filter(([k]) => k !== "model")) as Record<never, never>),
+        .options(policyOptions())
+        .check(problemsCheck((argv) => replayProblems(argv as Record<string, unknown>))),
     async (argv) => {
       const params = parseParams(pickParams({ ...argv }));
       const model = await VlaModel.load(argv.model, modelLoadOptions(params));
@@ -33,7 +44,7 @@ export function replayCommand(y: Argv): Argv {
           topics: { image: argv["image-topic"], cmdVel: argv["cmd-vel-topic"] },
           onCommand: (c) => {
             start ??= c.t;
-            if (n++ % Math.max(1, Math.round(argv.every)) !== 0 && c.reason !== "shutdown") return;
+            if (n++ % argv.every !== 0 && c.reason !== "shutdown") return;
             process.stdout.write(`${(c.t - start).toFixed(2)}\t${c.linear_x.toFixed(3)}\t${c.linear_y.toFixed(3)}\t${c.reason}\n`);
           },
         });

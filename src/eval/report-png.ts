@@ -1,13 +1,14 @@
 // report.png: the headline plot (first source, every model, both axes) as a
 // raster for places that cannot show HTML (issue comments, chat). librsvg inside
 // sharp rasterises the same SVG the HTML embeds.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { renderReportHtml, reportToJson } from "./report-html.js";
 import type { HtmlOptions } from "./report-html.js";
 import { commandPlotSvg, modelColor } from "./svg-plots.js";
 import type { EvalReport, Tick } from "./types.js";
+import { namedWriteError, writeFileAtomic } from "../util/safe-write.js";
 
 export interface PngOptions {
   width?: number;
@@ -47,13 +48,23 @@ export interface ReportFiles {
   png: string;
 }
 
-/** Writes report.json, report.html and report.png into dir (created if missing). */
+/**
+ * Writes report.json, report.html and report.png into dir (created if missing).
+ * Everything is rendered first, then each file replaced atomically: a full disk
+ * leaves an earlier report's files whole, and the error names the file.
+ */
 export async function writeReportFiles(dir: string, report: EvalReport, opts: HtmlOptions & PngOptions = {}): Promise<ReportFiles> {
-  await mkdir(dir, { recursive: true });
   const files: ReportFiles = { json: join(dir, "report.json"), html: join(dir, "report.html"), png: join(dir, "report.png") };
-  const png = await renderReportPng(report, opts);
-  await writeFile(files.json, reportToJson(report));
-  await writeFile(files.html, renderReportHtml(report, opts));
-  await writeFile(files.png, png);
+  const contents: [string, string | Uint8Array][] = [
+    [files.json, reportToJson(report)],
+    [files.html, renderReportHtml(report, opts)],
+    [files.png, await renderReportPng(report, opts)],
+  ];
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw namedWriteError(dir, e, "cannot create the report folder");
+  }
+  for (const [file, data] of contents) await writeFileAtomic(file, data);
   return files;
 }
