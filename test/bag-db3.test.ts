@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { openBag, BagError, type BagMessage } from "../src/bags/bag-reader.js";
+import { openBag, BagError, type BagMessage } from "../src/bags/index.js";
 
 const run = promisify(execFile);
 // Next to this file under test/, or two levels up when run compiled from dist/test/.

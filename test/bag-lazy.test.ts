@@ -12,11 +12,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { McapIndexedReader, McapWriter } from "@mcap/core";
-import { openBag, BagError, type BagMessage, type LazyBagMessage, type MessagesOptions } from "../src/bags/bag-reader.js";
-import { FileReadable, McapSource } from "../src/bags/mcap-reader.js";
+import { openBag, BagError, type BagMessage, type LazyBagMessage, type MessagesOptions } from "../src/bags/index.js";
+import { FileReadable } from "../src/bags/mcap-file.js";
+import { McapSource } from "../src/bags/mcap-source.js";
 import { RosbagMcapWriter } from "../src/bags/mcap-writer.js";
-import { decoderForSchema, imageLayoutOf, makeEncoder } from "../src/bags/cdr.js";
-import { fullDefinitionText } from "../src/bags/msg-definitions.js";
+import { makeEncoder } from "../src/msgs/cdr.js";
+import { decoderForSchema } from "../src/msgs/message-decoder.js";
+import { fullDefinitionText } from "../src/msgs/definitions.js";
 import { writeSampleBag, SAMPLE_TOPICS, type SampleBagOptions } from "../src/bags/sample-bag.js";
 
 const run = promisify(execFile);
@@ -216,7 +218,7 @@ test("mcap: deferred image data is read on first access only, and the headers co
     let images = 0;
     for await (const rec of source.lazyRecords({ topics: new Set([SAMPLE_TOPICS.image]) })) {
       images++;
-      assert.equal(rec.imageLayout, "image", "the sample bag's Image topic has the standard layout");
+      assert.equal(decoderForSchema(rec.schema).imageLayout, "image", "the sample bag's Image topic has the standard layout");
     }
     assert.equal(images, 30);
     const indexOnly = source.bytesRead() - opened;
@@ -401,7 +403,9 @@ test("a torn MCAP record: a BagError naming the file and the byte offset, not a 
     damage(bytes);
     const path = join(dir, `${name}.mcap`);
     await writeFile(path, bytes);
-    const bag = await openBag(path);
+    // The record's framing is what is checked here; the damage also breaks the
+    // chunk's CRC, which (checked by default) fails every record of the chunk.
+    const bag = await openBag(path, { validateCrcs: false });
     try {
       const held: LazyBagMessage[] = [];
       for await (const m of bag.messages({ lazy: true })) held.push(m);
@@ -421,34 +425,70 @@ test("a torn MCAP record: a BagError naming the file and the byte offset, not a 
     } finally {
       await bag.close();
     }
+    // With CRCs checked (the default) the torn record is still named as torn, and
+    // its intact neighbour fails the chunk's CRC instead of loading.
+    const checked = await openBag(path);
+    try {
+      const held: LazyBagMessage[] = [];
+      for await (const m of checked.messages({ lazy: true })) held.push(m);
+      assert.throws(() => held[0]!.load(), (err: unknown) => err instanceof BagError && /torn message record/.test(err.message) && why.test(err.message), `${name}: the framing is named first`);
+      assert.throws(() => held[1]!.load(), (err: unknown) => err instanceof BagError && /chunk CRC mismatch/.test(err.message) && err.message.includes(path), `${name}: the damaged chunk's other records fail its CRC`);
+    } finally {
+      await checked.close();
+    }
   };
   await expectTorn("torn-opcode", (b) => (b[record] = 0x00), /opcode 0x00 where the chunk's message index points/);
   await expectTorn("torn-length", (b) => new DataView(b.buffer).setBigUint64(record + 1, BigInt(recordsEnd - record), true), /runs past the end of its chunk/);
   await expectTorn("torn-time", (b) => new DataView(b.buffer).setBigUint64(record + 15, 123n, true), /log time 123 ns, but the message index says 1000000 ns/);
 });
 
-test("CRC trade-off: a flipped payload byte in an uncompressed chunk fails the eager stream's CRC but not a lazy read", async () => {
+test("a flipped payload byte in an uncompressed chunk fails a lazy read on the chunk's CRC, as it fails the eager stream", async () => {
   const out = join(dir, "flip");
   const w = await RosbagMcapWriter.create(out, [{ name: "/img", type: "sensor_msgs/msg/Image" }]);
   for (let i = 0; i < 3; i++) await w.write("/img", BigInt(i + 1) * 1000n, image(i));
   const file = (await w.close()).files[0]!;
   const { record } = await firstMessageRecord(file);
+  const readable = await FileReadable.open(file);
+  const chunkAt = (await McapIndexedReader.Initialize({ readable })).chunkIndexes[0]!.chunkStartOffset;
+  await readable.close();
   const bytes = new Uint8Array(await readFile(file));
   const at = record + 31 + 200; // inside the first image's pixels
   bytes[at] = bytes[at]! ^ 0x01;
   const flipped = join(dir, "flipped.mcap");
   await writeFile(flipped, bytes);
   await assert.rejects(eager(flipped), (err: unknown) => err instanceof BagError && /CRC/i.test(err.message));
+  const isCrcError = (what: string) => (err: unknown): boolean => {
+    assert.ok(err instanceof BagError, `${what}: a BagError, got ${String(err)}`);
+    assert.match(err.message, /chunk CRC mismatch: computed \d+, stored \d+ \(the chunk is corrupt\)/, what);
+    assert.ok(err.message.includes(flipped), `${what}: the error names the file: ${err.message}`);
+    assert.equal(err.location.offset, chunkAt, `${what}: the error names the chunk's offset`);
+    return true;
+  };
   const bag = await openBag(flipped);
   try {
+    const held: LazyBagMessage[] = [];
+    for await (const m of bag.messages({ lazy: true })) held.push(m);
+    assert.equal(held.length, 3, "the index is intact: every message is listed");
+    // Every way a payload is read checks the CRC of the chunk it is read from, also a message whose own bytes are intact.
+    for (const m of held) {
+      assert.throws(() => m.load(), isCrcError(`load() of message ${m.index}`));
+      assert.throws(() => m.load({ deferImageData: true }), isCrcError(`load({ deferImageData }) of message ${m.index}`));
+      assert.throws(() => m.data(), isCrcError(`data() of message ${m.index}`));
+    }
+  } finally {
+    await bag.close();
+  }
+  // Asked not to check CRCs, the flip goes through unnoticed: what validateCrcs: false means.
+  const unchecked = await openBag(flipped, { validateCrcs: false });
+  try {
     let loaded = 0;
-    for await (const m of bag.messages({ lazy: true })) {
-      assert.equal(m.load().error, undefined, `message ${m.index} loads lazily (its chunk CRC is not checked)`);
+    for await (const m of unchecked.messages({ lazy: true })) {
+      assert.equal(m.load().error, undefined, `message ${m.index} loads with validateCrcs: false`);
       loaded++;
     }
     assert.equal(loaded, 3);
   } finally {
-    await bag.close();
+    await unchecked.close();
   }
 });
 
@@ -470,16 +510,16 @@ test("undecodable messages: the same per-message error lazily (deferred images f
   assert.equal(await assertSameAsEager(out), 5);
   const got = await lazy(out);
   assert.deepEqual(got.deferred.map((m) => m["error"] === undefined), [true, false, false, false, true]);
-  assert.match(String(got.deferred[1]!["error"]), /message #1 on \/img \(sensor_msgs\/msg\/Image\).*data has 5 bytes, expected step 6 x height 2 = 12/);
+  assert.match(String(got.deferred[1]!["error"]), /message #1 on \/img \(sensor_msgs\/msg\/Image\).*: image\.data: 5 bytes is shorter than step\*height = 6\*2 = 12$/);
 });
 
 test("image layout: only the standard Image / CompressedImage definitions are decoded from their first bytes", () => {
-  const def = (t: string): Uint8Array => new TextEncoder().encode(fullDefinitionText(t));
-  assert.equal(imageLayoutOf(decoderForSchema("sensor_msgs/msg/Image", "ros2msg", def("sensor_msgs/msg/Image"))), "image");
-  assert.equal(imageLayoutOf(decoderForSchema("sensor_msgs/msg/CompressedImage", "ros2msg", def("sensor_msgs/msg/CompressedImage"))), "compressed_image");
-  assert.equal(imageLayoutOf(decoderForSchema("std_msgs/msg/String", "ros2msg", def("std_msgs/msg/String"))), undefined);
+  const layoutOf = (type: string, definition: string) => decoderForSchema({ type, messageEncoding: "cdr", definitionEncoding: "ros2msg", definition }).imageLayout;
+  assert.equal(layoutOf("sensor_msgs/msg/Image", fullDefinitionText("sensor_msgs/msg/Image")), "image");
+  assert.equal(layoutOf("sensor_msgs/msg/CompressedImage", fullDefinitionText("sensor_msgs/msg/CompressedImage")), "compressed_image");
+  assert.equal(layoutOf("std_msgs/msg/String", fullDefinitionText("std_msgs/msg/String")), undefined);
   const custom = fullDefinitionText("sensor_msgs/msg/Image").replace("uint32 height", "uint32 exposure_us\nuint32 height");
-  assert.equal(imageLayoutOf(decoderForSchema("sensor_msgs/msg/Image", "ros2msg", new TextEncoder().encode(custom))), undefined);
+  assert.equal(layoutOf("sensor_msgs/msg/Image", custom), undefined);
 });
 
 test("a closed bag: lazily held MCAP messages fail with a clear error", async () => {

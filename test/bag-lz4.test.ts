@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McapIndexedReader, McapWriter } from "@mcap/core";
 import { lz4DecompressFrame } from "../src/bags/lz4.js";
-import { openBag, type BagMessage } from "../src/bags/bag-reader.js";
-import { FileReadable } from "../src/bags/mcap-reader.js";
-import { makeEncoder } from "../src/bags/cdr.js";
-import { fullDefinitionText } from "../src/bags/msg-definitions.js";
+import { openBag, type BagMessage } from "../src/bags/index.js";
+import { FileReadable } from "../src/bags/mcap-file.js";
+import { makeEncoder } from "../src/msgs/cdr.js";
+import { fullDefinitionText } from "../src/msgs/definitions.js";
 
 // Made with the reference lz4 CLI (1.9): a 74,668-byte text compressed with
 // `lz4 -9 -B4 -BD -BX --content-size` (two linked 64 KiB blocks, block

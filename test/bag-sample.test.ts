@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { openBag, type BagMessage } from "../src/bags/bag-reader.js";
+import { openBag, type BagMessage } from "../src/bags/index.js";
 import {
   projectObject,
   renderScene,

@@ -5,7 +5,7 @@ import { mkdtemp, rm, readFile, truncate, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { repoPath } from "./fixtures/repo-path.js";
-import { writeSampleBag } from "../src/bags/index.js";
+import { writeSampleBag } from "../src/bags/sample-bag.js";
 import { DEFAULT_PARAMS, parseParams } from "../src/params/table.js";
 import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";

@@ -1,9 +1,14 @@
-// A bag's summary, and a text rendering in the layout of `ros2 bag info`.
+// A bag's summary, and a text rendering in the layout of `ros2 bag info`, followed
+// by what is odd about the bag. Start, end and duration are the recording's own:
+// messages that cannot be placed in it are left out and named (time-span.ts,
+// sqlite-reader.ts).
 
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { openBag, type BagTopic, type OpenBagOptions } from "./bag-reader.js";
-import { nsToSeconds, type StorageId } from "./source.js";
+import type { BagTopic } from "./bag.js";
+import { openBag, type OpenBagOptions } from "./bag-reader.js";
+import { type StorageId } from "./source.js";
+import { nsToSeconds } from "../util/time.js";
 
 export interface BagFileInfo {
   path: string;
@@ -23,6 +28,8 @@ export interface BagInfo {
   startTimeNs: bigint;
   endTimeNs: bigint;
   topics: BagTopic[];
+  /** What is odd about the bag (each names the file and what is wrong). */
+  warnings: readonly string[];
 }
 
 export async function bagInfo(path: string, options?: OpenBagOptions): Promise<BagInfo> {
@@ -41,6 +48,7 @@ export async function bagInfo(path: string, options?: OpenBagOptions): Promise<B
       startTimeNs: bag.startTimeNs,
       endTimeNs: bag.endTimeNs,
       topics: bag.topics(),
+      warnings: bag.warnings,
     };
   } finally {
     await bag.close();
@@ -91,5 +99,6 @@ export function formatBagInfo(info: BagInfo): string {
       `Topic: ${t.name.padEnd(nameWidth)} | Type: ${t.type.padEnd(typeWidth)} | Count: ${String(t.count).padEnd(countWidth)} | Serialization Format: ${t.serializationFormat}`,
   );
   lines.push(label("Topic information:") + (topicLines.length === 0 ? "" : topicLines.map((l, i) => (i === 0 ? "" : indent) + l).join("\n")));
+  if (info.warnings.length > 0) lines.push(label("Warnings:") + info.warnings.map((w, i) => (i === 0 ? "" : indent) + w).join("\n"));
   return lines.join("\n") + "\n";
 }

@@ -8,14 +8,15 @@
 import { mkdir, open, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { McapWriter, type IWritable } from "@mcap/core";
-import { makeEncoder } from "./cdr.js";
-import { fullDefinitionText, fullTypeName } from "./msg-definitions.js";
+import { makeEncoder } from "../msgs/cdr.js";
+import { fullDefinitionText } from "../msgs/definitions.js";
+import { fullTypeName } from "../msgs/type-names.js";
 
 export type Reliability = "reliable" | "best_effort";
 
 export interface WriterTopic {
   name: string;
-  /** e.g. "sensor_msgs/msg/Image" (must be a type msg-definitions.ts knows). */
+  /** e.g. "sensor_msgs/msg/Image" (must be a type msgs/definitions.ts knows). */
   type: string;
   /** QoS the recorder saw offered: reliable (default) or best_effort (sensor data). */
   reliability?: Reliability;

@@ -15,7 +15,7 @@
 import { mulberry32 } from "../util/prng.js";
 import sharp from "sharp";
 import { RosbagMcapWriter, type WriterTopic, type WrittenBag } from "./mcap-writer.js";
-import { secondsToNs } from "./source.js";
+import { secondsToNs } from "../util/time.js";
 
 export type TargetSide = "left" | "right";
 

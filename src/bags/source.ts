@@ -1,25 +1,26 @@
-// What every storage backend (one MCAP or one .db3 file) gives the bag reader.
+// What every storage backend (one MCAP or one .db3 file) gives the bag reader:
+// topics with the schema it stored for them, and messages as bytes. What the
+// bytes mean is decided above the backends, once (msgs/message-decoder.ts).
 
-import type { CdrDecode, ImageLayout } from "./cdr.js";
+import type { MessageSchema } from "../msgs/message-decoder.js";
 
 export type StorageId = "mcap" | "sqlite3";
 
 export interface SourceTopic {
   name: string;
-  type: string;
-  serializationFormat: string;
+  /** One object per topic (or MCAP channel), shared by its records: decoders are cached by it. */
+  schema: MessageSchema;
   offeredQosProfiles: string;
-  /** Undefined where the file keeps no count (an MCAP without statistics). */
+  /** Messages the source yields; undefined where the file keeps no count (an MCAP without statistics). */
   count: number | undefined;
 }
 
 /** One serialized message, not yet decoded. */
 export interface RawBagRecord {
   topic: string;
-  type: string;
+  schema: MessageSchema;
   logTimeNs: bigint;
   data: Uint8Array;
-  decode: CdrDecode;
 }
 
 /**
@@ -32,11 +33,8 @@ export interface RawBagRecord {
  */
 export interface LazyRawRecord {
   topic: string;
-  type: string;
+  schema: MessageSchema;
   logTimeNs: bigint;
-  decode: CdrDecode;
-  /** Set when the topic's definition has the standard sensor_msgs image layout (see cdr.ts). */
-  imageLayout: ImageLayout | undefined;
   /** Size of the serialized payload in bytes. */
   size(): number;
   /** At least the first min(n, size()) bytes of the payload (possibly more). */
@@ -63,6 +61,8 @@ export interface BagSource {
   readonly startNs: bigint;
   readonly endNs: bigint;
   readonly messageCount: number | undefined;
+  /** What is odd about the file but did not stop it from being read (each names the file and what is wrong). */
+  readonly warnings: readonly string[];
   topics(): SourceTopic[];
   /** Messages in log-time order, streamed: never more than a chunk / a row in memory. */
   records(filter: RecordFilter): AsyncGenerator<RawBagRecord, void, undefined>;
@@ -93,7 +93,3 @@ export class BagError extends Error {
     this.location = location;
   }
 }
-
-// Kept importable from here while bags/ moves its imports to util/.
-export { errorText } from "../util/errors.js";
-export { nsToSeconds, secondsToNs } from "../util/time.js";

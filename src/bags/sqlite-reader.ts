@@ -2,42 +2,42 @@
 //
 // Schema: topics(id, name, type, serialization_format, offered_qos_profiles)
 // and messages(id, topic_id, timestamp, data); Iron and later add
-// message_definitions, used when present. Humble bags carry no definitions,
-// so types are decoded with the built-in Humble set.
+// message_definitions, whose text is handed on with the topic when present.
+//
+// rosbag2 writes timestamp as an INTEGER of ns since the epoch. A row whose
+// timestamp is TEXT, REAL, NULL or negative cannot be placed in time, and a row
+// whose topic_id has no topics row cannot be decoded: both are left out of every
+// count and stream, and the source's warnings say how many and which.
 
 import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { imageLayoutOf, makeDecoder, type CdrDecode, type ImageLayout } from "./cdr.js";
-import { parseRos2Msg, type MessageDefinitions } from "./msg-definitions.js";
+import type BetterSqlite3 from "better-sqlite3";
+import type { MessageSchema } from "../msgs/message-decoder.js";
 import {
   BagError,
-  errorText,
   type BagSource,
   type LazyRawRecord,
   type RawBagRecord,
   type RecordFilter,
   type SourceTopic,
 } from "./source.js";
+import { errorText } from "../util/errors.js";
 
-// better-sqlite3 ships no type declarations; this is the part of its API used here.
-interface Statement {
-  all(...params: unknown[]): unknown[];
-  get(...params: unknown[]): unknown;
-  iterate(...params: unknown[]): IterableIterator<unknown>;
-  safeIntegers(on?: boolean): Statement;
-}
-interface Database {
-  prepare(sql: string): Statement;
-  close(): void;
-}
-type DatabaseCtor = new (file: string, options: { readonly?: boolean; fileMustExist?: boolean }) => Database;
+type Database = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
+// Loaded on first use: reading MCAP bags never loads the native module.
 const require = createRequire(import.meta.url);
-let ctor: DatabaseCtor | undefined;
-function sqlite(): DatabaseCtor {
-  ctor ??= require("better-sqlite3") as DatabaseCtor;
+let ctor: typeof BetterSqlite3 | undefined;
+function sqlite(): typeof BetterSqlite3 {
+  ctor ??= require("better-sqlite3") as typeof BetterSqlite3;
   return ctor;
 }
+
+/** SQL condition of a row whose timestamp places it in time. */
+const TIMED = "(typeof(timestamp) = 'integer' AND timestamp >= 0)";
+/** Rows with another timestamp named in a warning. */
+const UNTIMED_EXAMPLES = 5;
 
 type Row = Record<string, unknown>;
 
@@ -114,16 +114,12 @@ function scanMessages(db: Database): { readable: number; text: string } {
 interface TopicRow {
   id: number;
   topic: SourceTopic;
-  decode: CdrDecode;
-  imageLayout: ImageLayout | undefined;
 }
 
 /** A message row whose data is fetched by id when asked for. */
 class Db3LazyRecord implements LazyRawRecord {
   readonly topic: string;
-  readonly type: string;
-  readonly decode: CdrDecode;
-  readonly imageLayout: ImageLayout | undefined;
+  readonly schema: MessageSchema;
 
   constructor(
     private readonly source: Db3Source,
@@ -133,9 +129,7 @@ class Db3LazyRecord implements LazyRawRecord {
     row: TopicRow,
   ) {
     this.topic = row.topic.name;
-    this.type = row.topic.type;
-    this.decode = row.decode;
-    this.imageLayout = row.imageLayout;
+    this.schema = row.topic.schema;
   }
 
   size(): number {
@@ -162,17 +156,15 @@ class Db3LazyRecord implements LazyRawRecord {
 
 export class Db3Source implements BagSource {
   readonly storage = "sqlite3" as const;
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-  readonly messageCount: number;
-  private readonly topicRows: TopicRow[];
 
-  private constructor(readonly file: string, topicRows: TopicRow[], startNs: bigint, endNs: bigint, count: number) {
-    this.topicRows = topicRows;
-    this.startNs = startNs;
-    this.endNs = endNs;
-    this.messageCount = count;
-  }
+  private constructor(
+    readonly file: string,
+    private readonly topicRows: TopicRow[],
+    readonly startNs: bigint,
+    readonly endNs: bigint,
+    readonly messageCount: number,
+    readonly warnings: readonly string[],
+  ) {}
 
   private static connect(file: string): Database {
     try {
@@ -196,50 +188,7 @@ export class Db3Source implements BagSource {
         throw new BagError(file, `not a rosbag2 sqlite3 bag: it needs tables topics and messages, found ${[...tables].join(", ") || "none"}`);
       }
       try {
-        const topicCols = new Set(rowsOf(db.prepare("PRAGMA table_info(topics)")).map((r) => String(r["name"])));
-        const qosCol = topicCols.has("offered_qos_profiles") ? "offered_qos_profiles" : "'' AS offered_qos_profiles";
-        const definitions = new Map<string, MessageDefinitions>();
-        if (tables.has("message_definitions")) {
-          for (const r of rowsOf(db.prepare("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"))) {
-            if (r["encoding"] !== "ros2msg" || typeof r["encoded_message_definition"] !== "string" || r["encoded_message_definition"] === "") continue;
-            try {
-              definitions.set(String(r["topic_type"]), parseRos2Msg(r["encoded_message_definition"]));
-            } catch {
-              // Falls back to the built-in definition of the type.
-            }
-          }
-        }
-        const counts = new Map<number, number>();
-        for (const r of rowsOf(db.prepare("SELECT topic_id, COUNT(*) AS n FROM messages GROUP BY topic_id"))) {
-          counts.set(Number(r["topic_id"]), Number(r["n"]));
-        }
-        const topicRows: TopicRow[] = rowsOf(
-          db.prepare(`SELECT id, name, type, serialization_format, ${qosCol} FROM topics ORDER BY id`),
-        ).map((r) => {
-          const id = Number(r["id"]);
-          const type = String(r["type"]);
-          const format = String(r["serialization_format"]);
-          const decode: CdrDecode =
-            format === "cdr"
-              ? makeDecoder(type, definitions.get(type))
-              : () => {
-                  throw new Error(`serialization format "${format}" is not supported (only cdr)`);
-                };
-          return {
-            id,
-            decode,
-            imageLayout: format === "cdr" ? imageLayoutOf(decode) : undefined,
-            topic: {
-              name: String(r["name"]),
-              type,
-              serializationFormat: format,
-              offeredQosProfiles: String(r["offered_qos_profiles"] ?? ""),
-              count: counts.get(id) ?? 0,
-            },
-          };
-        });
-        const span = db.prepare("SELECT MIN(timestamp) AS lo, MAX(timestamp) AS hi, COUNT(*) AS n FROM messages").safeIntegers(true).get() as Row;
-        return new Db3Source(file, topicRows, toBig(span["lo"]), toBig(span["hi"]), Number(span["n"]));
+        return Db3Source.readTables(file, db, tables);
       } catch (err) {
         if (err instanceof BagError) throw err;
         const scan = scanMessages(db);
@@ -248,6 +197,81 @@ export class Db3Source implements BagSource {
     } finally {
       db.close();
     }
+  }
+
+  private static readTables(file: string, db: Database, tables: Set<string>): Db3Source {
+    const topicCols = new Set(rowsOf(db.prepare("PRAGMA table_info(topics)")).map((r) => String(r["name"])));
+    const qosCol = topicCols.has("offered_qos_profiles") ? "offered_qos_profiles" : "'' AS offered_qos_profiles";
+    const stored = new Map<string, { encoding: string; text: string }>();
+    if (tables.has("message_definitions")) {
+      for (const r of rowsOf(db.prepare("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"))) {
+        const text = r["encoded_message_definition"];
+        if (typeof text === "string" && text !== "") stored.set(String(r["topic_type"]), { encoding: String(r["encoding"] ?? ""), text });
+      }
+    }
+    // One pass over the messages: per topic id, the rows that can be placed in
+    // time (counted and spanned) and those that cannot.
+    const perTopic = new Map<number, { timed: number; untimed: number }>();
+    let lo: bigint | undefined;
+    let hi: bigint | undefined;
+    let untimed = 0;
+    for (const r of rowsOf(
+      db.prepare(
+        `SELECT topic_id, SUM(${TIMED}) AS timed, SUM(NOT ${TIMED}) AS untimed, MIN(CASE WHEN ${TIMED} THEN timestamp END) AS lo, MAX(CASE WHEN ${TIMED} THEN timestamp END) AS hi FROM messages GROUP BY topic_id`,
+      ).safeIntegers(true),
+    )) {
+      const n = { timed: Number(toBig(r["timed"])), untimed: Number(toBig(r["untimed"])) };
+      perTopic.set(Number(toBig(r["topic_id"])), n);
+      untimed += n.untimed;
+      if (n.timed > 0) {
+        const a = toBig(r["lo"]);
+        const b = toBig(r["hi"]);
+        if (lo === undefined || a < lo) lo = a;
+        if (hi === undefined || b > hi) hi = b;
+      }
+    }
+    const schemas = new Map<string, MessageSchema>();
+    const topicRows: TopicRow[] = rowsOf(db.prepare(`SELECT id, name, type, serialization_format, ${qosCol} FROM topics ORDER BY id`)).map((r) => {
+      const id = Number(r["id"]);
+      const type = String(r["type"]);
+      const format = String(r["serialization_format"]);
+      // One object per (type, format): decoders are cached by it.
+      const key = `${type}\u0000${format}`;
+      let schema = schemas.get(key);
+      if (schema === undefined) {
+        const def = stored.get(type);
+        schema = { type, messageEncoding: format, definitionEncoding: def?.encoding ?? "", definition: def?.text ?? "" };
+        schemas.set(key, schema);
+      }
+      return {
+        id,
+        topic: { name: String(r["name"]), schema, offeredQosProfiles: String(r["offered_qos_profiles"] ?? ""), count: perTopic.get(id)?.timed ?? 0 },
+      };
+    });
+    const warnings: string[] = [];
+    const nameOf = new Map(topicRows.map((t) => [t.id, t.topic.name]));
+    for (const [id, n] of perTopic) {
+      if (nameOf.has(id)) continue;
+      const rows = n.timed + n.untimed;
+      warnings.push(`${file}: ${rows} message row(s) have topic_id ${id}, which has no row in the topics table: without a type they cannot be decoded, and are skipped`);
+    }
+    if (untimed > 0) warnings.push(Db3Source.untimedWarning(file, db, untimed, nameOf));
+    const count = topicRows.reduce((sum, t) => sum + (t.topic.count ?? 0), 0);
+    return new Db3Source(file, topicRows, lo ?? 0n, hi ?? 0n, count, warnings);
+  }
+
+  /** Names the rows whose timestamp is not an integer >= 0 (a few of them, with topic and value). */
+  private static untimedWarning(file: string, db: Database, untimed: number, nameOf: Map<number, string>): string {
+    const examples = rowsOf(
+      db.prepare(`SELECT id, topic_id, typeof(timestamp) AS kind, CAST(timestamp AS TEXT) AS value FROM messages WHERE NOT ${TIMED} ORDER BY id LIMIT ${UNTIMED_EXAMPLES}`).safeIntegers(true),
+    ).map((r) => {
+      const topic = nameOf.get(Number(toBig(r["topic_id"]))) ?? `topic_id ${String(r["topic_id"])}`;
+      const kind = String(r["kind"]);
+      const value = kind === "null" ? "NULL" : kind === "integer" ? `${String(r["value"])} (negative)` : `${kind.toUpperCase()} ${JSON.stringify(String(r["value"]).slice(0, 40))}`;
+      return `row ${String(r["id"])} on ${topic}: ${value}`;
+    });
+    const more = untimed > examples.length ? `, and ${untimed - examples.length} more` : "";
+    return `${file}: ${untimed} message row(s) have a timestamp that is not an integer number of ns >= 0, so they cannot be placed in time and are skipped: ${examples.join("; ")}${more}`;
   }
 
   topics(): SourceTopic[] {
@@ -291,12 +315,13 @@ export class Db3Source implements BagSource {
           throw new BagError(this.file, `sqlite error reading messages ${after}: ${errorText(err)}`, { messageIndex: index }, { cause: err });
         }
         const topic = byId.get(Number(row["topic_id"]));
-        if (topic === undefined) continue; // a row of a topic with no entry in topics: nothing to decode it with
+        // A row whose topic_id has no topics row has no type to decode it with (named in the warnings).
+        if (topic === undefined) continue;
         const logTimeNs = toBig(row["timestamp"]);
         lastNs = logTimeNs;
         index++;
         const bytes = data instanceof Uint8Array ? data : new Uint8Array();
-        yield { topic: topic.topic.name, type: topic.topic.type, logTimeNs, data: bytes, decode: topic.decode };
+        yield { topic: topic.topic.name, schema: topic.topic.schema, logTimeNs, data: bytes };
       }
     } finally {
       it?.return?.();
@@ -346,7 +371,7 @@ export class Db3Source implements BagSource {
   }
 
   private whereClause(rows: TopicRow[], filter: RecordFilter): { where: string; params: unknown[] } {
-    const where: string[] = [];
+    const where: string[] = [TIMED];
     const params: unknown[] = [];
     if (rows.length < this.topicRows.length) {
       where.push(`topic_id IN (${rows.map(() => "?").join(", ")})`);
@@ -360,7 +385,7 @@ export class Db3Source implements BagSource {
       where.push("timestamp <= ?");
       params.push(filter.endNs);
     }
-    return { where: where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "", params };
+    return { where: ` WHERE ${where.join(" AND ")}`, params };
   }
 
   /** Lazily read rows: one connection for the source's life (closed by close()), so a message stays readable after the iteration ends. */

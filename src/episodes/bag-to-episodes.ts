@@ -15,7 +15,7 @@
 // file is already there (reported in `errors`), instead of duplicating or
 // overwriting training data.
 import { openBag, missingTopicError, type Bag, type BagTopic } from "../bags/index.js";
-import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../bags/index.js";
+import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../msgs/type-names.js";
 import type { ChannelOrder } from "../model/manifest.js";
 import {
   EpisodeStateMachine,

@@ -11,6 +11,7 @@
 import sharp, { type OutputInfo } from "sharp";
 import type { CompressedImageMessage, ImageMessage, RawImageMessage } from "../msgs/image.js";
 import { ImageError } from "../msgs/image-error.js";
+import { checkRawImage, COLOUR_ENCODINGS, imageEncoding } from "../msgs/raw-image.js";
 import type { ChannelOrder } from "./manifest.js";
 import { packedView, type StridedImage } from "./resample.js";
 
@@ -23,26 +24,6 @@ export interface PackedImage {
 
 /** Largest width or height accepted, far above any camera, well below memory trouble. */
 export const MAX_IMAGE_SIDE = 16384;
-
-interface EncodingLayout {
-  bytesPerPixel: number;
-  /** Byte offsets of R, G and B inside a pixel (all equal for grey). */
-  rgb: (bigEndian: boolean) => readonly [number, number, number];
-}
-
-const ENCODINGS: Record<string, EncodingLayout> = {
-  rgb8: { bytesPerPixel: 3, rgb: () => [0, 1, 2] },
-  bgr8: { bytesPerPixel: 3, rgb: () => [2, 1, 0] },
-  rgba8: { bytesPerPixel: 4, rgb: () => [0, 1, 2] },
-  bgra8: { bytesPerPixel: 4, rgb: () => [2, 1, 0] },
-  mono8: { bytesPerPixel: 1, rgb: () => [0, 0, 0] },
-  // 16 -> 8 bits keeps the high byte (value >> 8), the usual truncating conversion;
-  // which byte that is depends on is_bigendian.
-  mono16: { bytesPerPixel: 2, rgb: (be) => (be ? [0, 0, 0] : [1, 1, 1]) },
-};
-
-/** Raw encodings decodeRawImage understands. */
-export const SUPPORTED_ENCODINGS: readonly string[] = Object.keys(ENCODINGS);
 
 function checkSide(field: "width" | "height", v: number, source: string): void {
   if (!Number.isInteger(v) || v <= 0 || v > MAX_IMAGE_SIDE) {
@@ -59,29 +40,21 @@ function ordered(rgb: readonly [number, number, number], order: ChannelOrder): [
  * `order`. No pixel is copied; the view is only valid while img.data is unchanged.
  */
 export function rawImageView(img: RawImageMessage, order: ChannelOrder): StridedImage {
-  const layout = Object.hasOwn(ENCODINGS, img.encoding) ? ENCODINGS[img.encoding] : undefined;
-  if (!layout) {
-    throw new ImageError("encoding", `${JSON.stringify(img.encoding)} is not supported; expected one of ${SUPPORTED_ENCODINGS.join(", ")}`);
+  const enc = imageEncoding(img.encoding);
+  if (enc?.rgb === undefined) {
+    throw new ImageError("encoding", `${JSON.stringify(img.encoding)} is not supported; expected one of ${COLOUR_ENCODINGS.join(", ")}`);
   }
   checkSide("width", img.width, "");
   checkSide("height", img.height, "");
-  const rowBytes = img.width * layout.bytesPerPixel;
-  if (!Number.isInteger(img.step)) throw new ImageError("step", `${img.step} is not an integer number of bytes`);
-  if (img.step < rowBytes) {
-    throw new ImageError("step", `${img.step} is less than width*channels = ${rowBytes} for ${img.encoding}`);
-  }
-  const need = img.step * img.height;
-  if (img.data.length < need) {
-    throw new ImageError("data", `${img.data.length} bytes is shorter than step*height = ${img.step}*${img.height} = ${need}`);
-  }
+  checkRawImage(img, img.data.length);
   return {
     data: img.data,
     width: img.width,
     height: img.height,
     offset: 0,
-    xStride: layout.bytesPerPixel,
+    xStride: enc.bytesPerPixel,
     yStride: img.step,
-    channels: ordered(layout.rgb(img.isBigEndian), order),
+    channels: ordered(enc.rgb(img.isBigEndian), order),
   };
 }
 

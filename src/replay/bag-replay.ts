@@ -2,7 +2,7 @@
 // driven by bag time: camera and instruction go in, every control tick's command
 // comes out, and the teleop command in force at that tick is the ground truth.
 import { openBag, missingTopicError, BagError, type Bag, type BagTopic } from "../bags/index.js";
-import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, BOOL_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../bags/index.js";
+import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, BOOL_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../msgs/type-names.js";
 import { VirtualClock, type VirtualLatency } from "../control/clock.js";
 import { Pipeline } from "../control/pipeline.js";
 import type { PolicyParams } from "../params/table.js";

@@ -1,18 +1,13 @@
 // rclnodejs message objects <-> this package's types. rclnodejs hands messages
 // over as plain JS objects (numeric arrays as typed arrays by default) and takes
-// plain objects to publish; the same validation as the bag path applies
-// (bags/messages.ts), so a malformed camera message fails the same way live and
-// in a replay.
+// plain objects to publish; they are read by the same code as a bag's decoded
+// messages (msgs/decoded.ts), so a malformed camera message fails the same way
+// live and in a replay.
 import type { Action3 } from "../episodes/episode-writer.js";
 import type { Command } from "../control/command.js";
 import type { CompressedImageMessage, RawImageMessage } from "../msgs/image.js";
-import {
-  COMPRESSED_IMAGE_TYPE,
-  IMAGE_TYPE,
-  TWIST_STAMPED_TYPE,
-  TWIST_TYPE,
-  toDecodedMessage,
-} from "../bags/messages.js";
+import { toDecodedMessage } from "../msgs/decoded.js";
+import { BOOL_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, STRING_TYPE, TWIST_STAMPED_TYPE, TWIST_TYPE } from "../msgs/type-names.js";
 import type { RosTime } from "./rclnodejs-api.js";
 
 /** builtin_interfaces/msg/Time with plain numbers: rclnodejs' native layer aborts on a BigInt in a message field. */
@@ -79,17 +74,18 @@ export function compressedImageFromRos(msg: unknown): CompressedImageMessage {
   return d.image;
 }
 
-/** std_msgs/msg/String or Bool payloads. */
+/** std_msgs/msg/String payload (throws on a malformed message). */
 export function stringFromRos(msg: unknown): string {
-  const d = (msg as { data?: unknown } | null)?.data;
-  if (typeof d !== "string") throw new Error("std_msgs/msg/String: field data is not a string");
-  return d;
+  const d = toDecodedMessage(STRING_TYPE, msg);
+  if (d.kind !== "string") throw new Error(`${STRING_TYPE}: not a string`);
+  return d.data;
 }
 
+/** std_msgs/msg/Bool payload (throws on a malformed message). */
 export function boolFromRos(msg: unknown): boolean {
-  const d = (msg as { data?: unknown } | null)?.data;
-  if (typeof d !== "boolean") throw new Error("std_msgs/msg/Bool: field data is not a bool");
-  return d;
+  const d = toDecodedMessage(BOOL_TYPE, msg);
+  if (d.kind !== "bool") throw new Error(`${BOOL_TYPE}: not a bool`);
+  return d.data;
 }
 
 /** geometry_msgs Twist or TwistStamped -> [linear.x, linear.y, angular.z] (the episode action). */

@@ -5,10 +5,12 @@
 //   rosbag2 does, so a bag written here is indistinguishable in structure from
 //   one written by `ros2 bag record -s mcap`;
 // - @foxglove/rosmsg-msgs-common's parsed Humble definitions for decoding
-//   sqlite3 bags, which (before Iron) carry no definitions of their own.
+//   sqlite3 bags, which (before Iron) carry no definitions of their own, and
+//   MCAP channels whose schema is not ros2msg text.
 
 import { parse } from "@foxglove/rosmsg";
 import { ros2humble } from "@foxglove/rosmsg-msgs-common";
+import { shortTypeName } from "./type-names.js";
 
 /** A parsed message definition list as @foxglove/rosmsg2-serialization takes it (root first). */
 export type MessageDefinitions = ReturnType<typeof parse>;
@@ -145,23 +147,6 @@ uint8[] data                 # Compressed image buffer
 };
 
 const DELIMITER = "=".repeat(80) + "\n";
-
-/** "sensor_msgs/msg/Image" -> "sensor_msgs/Image"; already short names pass through. */
-export function shortTypeName(type: string): string {
-  const parts = type.split("/");
-  return parts.length === 3 && parts[1] === "msg" ? `${parts[0]}/${parts[2]}` : type;
-}
-
-/** "sensor_msgs/Image" -> "sensor_msgs/msg/Image"; full names pass through. */
-export function fullTypeName(type: string): string {
-  const parts = type.split("/");
-  return parts.length === 2 ? `${parts[0]}/msg/${parts[1]}` : type;
-}
-
-/** Types whose .msg text is known here, i.e. that `writeSampleBag` and the MCAP writer can emit. */
-export function hasMsgText(type: string): boolean {
-  return shortTypeName(type) in MSG;
-}
 
 /**
  * The complete `ros2msg` definition of a type, assembled the way rosbag2's
