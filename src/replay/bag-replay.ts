@@ -13,6 +13,7 @@ import { VlaPolicy } from "../policy/vla-policy.js";
 import type { VlaModel } from "../model/vla-model.js";
 import { TimedPolicy } from "./timed-policy.js";
 import { TeleopTrack, clampUnit } from "./teleop-track.js";
+import { checkReplaySpan } from "./replay-span.js";
 import { log } from "../util/log.js";
 
 export interface ReplayTopics {
@@ -94,6 +95,8 @@ export async function replayBag(bagPath: string, o: BagReplayOptions): Promise<R
 async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> {
   const fallback = o.instruction ?? o.params.instruction ?? undefined;
   const topics = resolveTopics(bag, o.topics ?? {}, Boolean(fallback));
+  for (const w of bag.warnings) log.warn(w);
+  checkReplaySpan(bag, [topics.image, topics.instruction, topics.cmdVel, topics.estop].filter((t): t is BagTopic => t !== null), o.params.control_rate_hz);
   const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
   const clock = new VirtualClock({ start: bag.startTime, latency: o.latency ?? 0 });
   const commands: Command[] = [];
