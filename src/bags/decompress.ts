@@ -3,11 +3,11 @@
 //
 // - lz4: always, via the small frame decoder in lz4.ts;
 // - zstd: node:zlib's zstd when the runtime has it (Node >= 22.15), else the
-//   pure-JS `fzstd` package when installed; otherwise reading a zstd bag fails
-//   at open with an error naming the compression and what to install.
+//   pure-JS `fzstd` package (a dependency, for Node 20).
 
 import * as zlib from "node:zlib";
 import type { McapTypes } from "@mcap/core";
+import { decompress as fzstdDecompress } from "fzstd";
 import { lz4DecompressFrame } from "./lz4.js";
 
 export type DecompressHandlers = McapTypes.DecompressHandlers;
@@ -21,19 +21,7 @@ function nodeZstd(): Decompress | undefined {
   return (buffer) => zstdDecompressSync(buffer);
 }
 
-async function fzstd(): Promise<Decompress | undefined> {
-  // A variable specifier keeps this an optional, undeclared dependency.
-  const name = "fzstd";
-  try {
-    const mod: unknown = await import(name);
-    const fn = typeof mod === "object" && mod !== null ? (mod as Record<string, unknown>)["decompress"] : undefined;
-    if (typeof fn !== "function") return undefined;
-    const decompress = fn as (buf: Uint8Array, out?: Uint8Array) => Uint8Array;
-    return (buffer, size) => decompress(buffer, new Uint8Array(Number(size)));
-  } catch {
-    return undefined;
-  }
-}
+const fzstd: Decompress = (buffer, size) => fzstdDecompress(buffer, new Uint8Array(Number(size)));
 
 let handlers: Promise<DecompressHandlers> | undefined;
 
@@ -43,8 +31,7 @@ export function decompressHandlers(): Promise<DecompressHandlers> {
     const out: DecompressHandlers = {
       lz4: (buffer, size) => lz4DecompressFrame(buffer, Number(size)),
     };
-    const zstd = nodeZstd() ?? (await fzstd());
-    if (zstd !== undefined) out["zstd"] = zstd;
+    out["zstd"] = nodeZstd() ?? fzstd;
     return out;
   })();
   return handlers;
@@ -52,8 +39,5 @@ export function decompressHandlers(): Promise<DecompressHandlers> {
 
 /** Why a compression cannot be read here, phrased for an error message. */
 export function unsupportedCompressionHint(compression: string): string {
-  if (compression === "zstd") {
-    return "this Node.js has no zstd decompressor (node:zlib gained zstd in Node 22.15); install the pure-JS 'fzstd' package, run on a newer Node, or rewrite the bag without compression (e.g. `mcap compress --compression none` or `ros2 bag convert`)";
-  }
   return `"${compression}" is not an MCAP chunk compression this reader knows (supported: lz4, zstd)`;
 }

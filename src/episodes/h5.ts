@@ -10,12 +10,12 @@
 // on h5wasm's throwing error handler for the duration of the call only (a global
 // switch would change what other h5wasm users in the process see).
 import h5wasm from "h5wasm/node";
-import type { Dataset, Entity, Group, Metadata } from "h5wasm/node";
+import type { Dataset, Entity } from "h5wasm/node";
 
 const Module = await h5wasm.ready;
 
 export { h5wasm };
-export type { Dataset, Entity, Group, Metadata };
+export type { Dataset, Entity };
 
 export const H5T_INTEGER = Module.H5T_class_t.H5T_INTEGER.value;
 export const H5T_FLOAT = Module.H5T_class_t.H5T_FLOAT.value;
@@ -70,10 +70,6 @@ export function summariseHdf5Stack(text: string): string {
 
 export function isDataset(e: Entity | null): e is Dataset {
   return e instanceof h5wasm.Dataset;
-}
-
-export function isGroup(e: Entity | null): e is Group {
-  return e instanceof h5wasm.Group;
 }
 
 export type H5File = InstanceType<typeof h5wasm.File>;

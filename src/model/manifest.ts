@@ -184,7 +184,6 @@ const TRAINING = object({
     .default([])
     .transform((counts) => [...new Set(counts)].sort((a, b) => a - b)),
 });
-export type TrainingInfo = z.output<typeof TRAINING>;
 
 /**
  * Written by the exporter; informational except checkpoint_sha256, which the graphs'
@@ -201,7 +200,6 @@ const EXPORT = object({
   torch_version: nonEmptyString.optional(),
   transformers_version: nonEmptyString.optional(),
 });
-export type ExportInfo = z.output<typeof EXPORT>;
 
 const [STEP_MIN, STEP_MAX] = MANIFEST_BOUNDS.actionStepS;
 
@@ -307,7 +305,6 @@ function complete(p: Parsed) {
 }
 
 export type Manifest = ReturnType<typeof complete>;
-export type HeadGraphSpec = Manifest["head_graph"];
 
 /** What an empty manifest.json means: the December 2025 models. */
 const DEFAULTS: Manifest = complete(MANIFEST.parse({}));

@@ -126,5 +126,4 @@ export function int64Tensor(data: BigInt64Array, dims: readonly number[]): ort.T
 }
 
 export type Session = ort.InferenceSession;
-export type Tensor = ort.Tensor;
 export type Feeds = Record<string, ort.Tensor>;

@@ -1,6 +1,6 @@
-// rclnodejs is loaded only here and only when a node starts: it is not a package
-// dependency (its install compiles against a sourced ROS 2), so the CLI, the
-// tests and CI never touch it. Whatever goes wrong, the user gets one message
+// rclnodejs is loaded only here and only when a node starts: it is an optional
+// dependency (its install compiles against a sourced ROS 2, so npm leaves it out
+// where there is none), so the CLI, the tests and CI never touch it. Whatever goes wrong, the user gets one message
 // saying what to do on the robot.
 import type { Rclnodejs } from "./rclnodejs-api.js";
 

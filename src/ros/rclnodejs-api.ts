@@ -1,7 +1,7 @@
-// The part of rclnodejs this package uses, written by hand: rclnodejs is not a
-// dependency (it builds against a sourced ROS 2 at install time, which CI and
-// laptops do not have), so the nodes are typed against this interface and the
-// real module is loaded lazily (load-rclnodejs.ts). Tests pass an in-memory fake.
+// The part of rclnodejs this package uses, written by hand: rclnodejs is an optional
+// dependency (it builds against a sourced ROS 2 at install time, so on CI and laptops
+// npm leaves it out), so the nodes are typed against this interface and the real
+// module is loaded lazily (load-rclnodejs.ts). Tests pass an in-memory fake.
 //
 // Checked against rclnodejs' own types/ and lib/ (RobotWebTools/rclnodejs, 0.2x and
 // 1.x): createSubscription(type, topic, options, callback) with options
