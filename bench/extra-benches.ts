@@ -2,7 +2,7 @@
 // policy figures so each part can grow its own.
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { writeSampleBag } from "../src/bags/sample-bag.js";
+import { writeSampleBag } from "../synthetic/sample-bag.js";
 import { DEFAULT_PARAMS } from "../src/params/table.js";
 import { benchRecorder } from "./episode-bench.js";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { bagInfo, formatBagInfo } from "../src/bags/bag-info.js";
-import { writeSampleBag } from "../src/bags/sample-bag.js";
+import { writeSampleBag } from "../synthetic/sample-bag.js";
 
 const run = promisify(execFile);
 // Next to this file under test/, or two levels up when run compiled from dist/test/.

@@ -19,7 +19,7 @@ import { RosbagMcapWriter } from "../src/bags/mcap-writer.js";
 import { makeEncoder } from "../src/msgs/cdr.js";
 import { decoderForSchema } from "../src/msgs/message-decoder.js";
 import { fullDefinitionText } from "../src/msgs/definitions.js";
-import { writeSampleBag, SAMPLE_TOPICS, type SampleBagOptions } from "../src/bags/sample-bag.js";
+import { writeSampleBag, SAMPLE_TOPICS, type SampleBagOptions } from "../synthetic/sample-bag.js";
 
 const run = promisify(execFile);
 const DB3_WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]

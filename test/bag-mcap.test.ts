@@ -13,7 +13,8 @@ import { McapSource } from "../src/bags/mcap-source.js";
 import { RosbagMcapWriter } from "../src/bags/mcap-writer.js";
 import { makeEncoder } from "../src/msgs/cdr.js";
 import { fullDefinitionText } from "../src/msgs/definitions.js";
-import { writeSampleBag, DEFAULT_INSTRUCTION, SAMPLE_TOPICS, TELEOP_SPEED, type SampleBagOptions } from "../src/bags/sample-bag.js";
+import { writeSampleBag, DEFAULT_INSTRUCTION, SAMPLE_TOPICS, type SampleBagOptions } from "../synthetic/sample-bag.js";
+import { TELEOP_SPEED } from "../src/mobile-vla/teleop.js";
 
 let dir: string;
 const SMALL: SampleBagOptions = { durationS: 3, width: 64, height: 48, rateHz: 10 };

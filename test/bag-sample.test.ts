@@ -12,9 +12,9 @@ import {
   writeSampleBag,
   SCENE_OBJECTS,
   SAMPLE_TOPICS,
-  TELEOP_SPEED,
   type SampleBagOptions,
-} from "../src/bags/sample-bag.js";
+} from "../synthetic/sample-bag.js";
+import { TELEOP_SPEED } from "../src/mobile-vla/teleop.js";
 
 let dir: string;
 before(async () => {

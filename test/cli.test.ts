@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { writeSampleBag } from "../src/bags/sample-bag.js";
+import { writeSampleBag } from "../synthetic/sample-bag.js";
 import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { cli, showRun } from "./fixtures/cli.js";
 

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { cli, showRun, CLI_ROOT } from "./fixtures/cli.js";
-import { writeSampleBag } from "../src/bags/sample-bag.js";
+import { writeSampleBag } from "../synthetic/sample-bag.js";
 import { EpisodeWriter } from "../src/episodes/episode-writer.js";
 import { checkEpisodes } from "../src/episodes/episode-check.js";
 import { bagToEpisodes } from "../src/episodes/bag-to-episodes.js";

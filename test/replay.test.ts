@@ -5,13 +5,13 @@ import { mkdtemp, rm, readFile, truncate, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { repoPath } from "./fixtures/repo-path.js";
-import { writeSampleBag } from "../src/bags/sample-bag.js";
+import { writeSampleBag } from "../synthetic/sample-bag.js";
 import { DEFAULT_PARAMS, parseParams } from "../src/params/table.js";
 import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { VlaModel } from "../src/model/vla-model.js";
 import { replayBag } from "../src/replay/bag-replay.js";
 import { evaluate } from "../src/replay/evaluate.js";
-import { TeleopTrack } from "../src/replay/teleop-track.js";
+import { CommandHold } from "../src/mobile-vla/command-hold.js";
 
 const DB3_WRITER = repoPath("test", "fixtures", "write_db3_bag.py");
 
@@ -39,7 +39,7 @@ after(async () => {
 });
 
 test("teleop truth: a command holds for the hold time, then zero", () => {
-  const track = new TeleopTrack(0.4);
+  const track = new CommandHold<readonly [number, number]>([0, 0], 0.4);
   track.push(1.0, [1.15, 0]);
   track.push(2.0, [0, 1.15]);
   assert.deepEqual(track.activeAt(0.5), [0, 0]);

@@ -1,7 +1,7 @@
 // `mobile-vla bag info` and `mobile-vla sample-bag`.
 import type { Argv } from "yargs";
 import { bagInfo, formatBagInfo } from "../bags/index.js";
-import { writeSampleBag, DEFAULT_INSTRUCTION } from "../bags/sample-bag.js";
+import { writeSampleBag, DEFAULT_INSTRUCTION } from "../../synthetic/sample-bag.js";
 import { namedWriteError, refuseNonEmptyTarget } from "../util/safe-write.js";
 import { instructionProblem, numberProblems, problemsCheck, type NumberBound } from "./usage.js";
 

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { makeTinyModel } from "../../synthetic/tiny-model.js";
-import { writeSampleBag } from "../bags/sample-bag.js";
+import { writeSampleBag } from "../../synthetic/sample-bag.js";
 import { DEFAULT_PARAMS } from "../params/table.js";
 import { formatTable } from "../eval/table.js";
 import { evaluate, type EvaluateResult } from "../replay/evaluate.js";

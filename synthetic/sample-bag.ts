@@ -12,10 +12,12 @@
 // Everything is a function of the options (seeded PRNG, no clocks), so the
 // same options give the same bytes.
 
-import { mulberry32 } from "../util/prng.js";
 import sharp from "sharp";
-import { RosbagMcapWriter, type WriterTopic, type WrittenBag } from "./mcap-writer.js";
-import { secondsToNs } from "../util/time.js";
+import { RosbagMcapWriter, type WriterTopic, type WrittenBag } from "../src/bags/mcap-writer.js";
+import { TELEOP_HOLD_S, TELEOP_SPEED } from "../src/mobile-vla/teleop.js";
+import { BAG_TOPICS } from "../src/mobile-vla/topics.js";
+import { mulberry32 } from "../src/util/prng.js";
+import { secondsToNs } from "../src/util/time.js";
 
 export type TargetSide = "left" | "right";
 
@@ -55,16 +57,16 @@ export interface SampleBagOptions {
 }
 
 export const DEFAULT_INSTRUCTION = "Navigate to the gray basket on the left";
+/** The topics a Mobile-VLA recording has, by the names eval and bag2episodes look for. */
 export const SAMPLE_TOPICS = {
-  image: "/camera/image_raw",
-  compressed: "/camera/image_raw/compressed",
-  instruction: "/instruction",
-  cmdVel: "/cmd_vel",
+  image: BAG_TOPICS.image,
+  compressed: BAG_TOPICS.compressedImage,
+  instruction: BAG_TOPICS.instruction,
+  cmdVel: BAG_TOPICS.cmdVel,
 } as const;
 
-/** Teleop velocity component, as the Mobile-VLA keyboard teleop sends it. */
-export const TELEOP_SPEED = 1.15;
-export const ACTION_PERIOD_S = 0.4;
+/** The teleop issues one command per hold period, as the collector's keys did. */
+const ACTION_PERIOD_S = TELEOP_HOLD_S;
 /** Metres per second of base motion per unit of commanded velocity. */
 export const METERS_PER_UNIT = 0.2;
 const STANDOFF_M = 0.8;
