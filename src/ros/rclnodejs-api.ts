@@ -13,7 +13,13 @@
 // numbers before); node.now() returns a Time whose `nanoseconds` is a BigInt in
 // 1.x (a number or a decimal string before); the module installs its own SIGINT
 // handler that shuts every context down at once unless removeSignalHandlers() is
-// called.
+// called. Services and clients (rclnodejs 2.2, lib/service.js and lib/client.js):
+// createService(type, name, options, callback(request, response)) where the
+// callback may answer later with response.send(); createClient(type, name,
+// options) with sendRequest(request, callback) and isServiceServerAvailable();
+// destroySubscription / destroyPublisher / destroyClient / destroyService;
+// addOnSetParametersCallback(cb) where cb(parameters) returns {successful, reason}
+// and is also called while parameters are being declared.
 
 /** A ROS 2 parameter as rclnodejs represents it. */
 export interface RosParameter {
@@ -53,6 +59,32 @@ export interface RosPublisher {
 
 export type RosSubscription = object;
 
+/** The handle createService returns (only passed back to destroyService). */
+export type RosService = object;
+
+/** What a service callback gets to answer with. */
+export interface RosServiceResponse {
+  /** Sends the response; rclnodejs serialises the plain object into the service's Response type. */
+  send(response: object): void;
+}
+
+export type RosServiceCallback = (request: unknown, response: RosServiceResponse) => unknown;
+
+export interface RosClient {
+  /** The callback gets the plain response object, in a later spin; a request nobody answers never calls back. */
+  sendRequest(request: object, callback: (response: unknown) => void): void;
+  /** Whether a server for the service is on the graph now. */
+  isServiceServerAvailable(): boolean;
+}
+
+/** rcl_interfaces/msg/SetParametersResult. */
+export interface RosSetParametersResult {
+  successful: boolean;
+  reason: string;
+}
+
+export type RosSetParametersCallback = (parameters: RosParameter[]) => RosSetParametersResult;
+
 /** A QoS profile name ("qos_profile_sensor_data", ...) or a QoS object. */
 export type RosQos = string | object;
 
@@ -72,6 +104,14 @@ export interface RosNode {
   now(): RosTime;
   createPublisher(typeClass: string, topic: string, options?: RosPubSubOptions): RosPublisher;
   createSubscription(typeClass: string, topic: string, options: RosPubSubOptions, callback: (message: unknown) => void): RosSubscription;
+  createService(typeClass: string, serviceName: string, options: RosPubSubOptions, callback: RosServiceCallback): RosService;
+  createClient(typeClass: string, serviceName: string, options?: RosPubSubOptions): RosClient;
+  destroyPublisher(publisher: RosPublisher): void;
+  destroySubscription(subscription: RosSubscription): void;
+  destroyService(service: RosService): void;
+  destroyClient(client: RosClient): void;
+  /** Vetoes (or accepts) every parameter change, `ros2 param set` included. */
+  addOnSetParametersCallback?(callback: RosSetParametersCallback): void;
   /** ignoreOverride: declare `parameter` as given, whatever rclnodejs' own override for its name. */
   declareParameter(parameter: RosParameter, descriptor?: unknown, ignoreOverride?: boolean): RosParameter;
   getParameter(name: string): RosParameter;

@@ -1,0 +1,134 @@
+// What every managed node of this package shares, the way nav2_util::LifecycleNode
+// gives it to nav2's servers: the state machine with its ROS services, the bond
+// to a lifecycle manager while active, autostart (configure + activate at start,
+// so a plain `ros2 launch` runs the node), and the set-parameters hook.
+//
+// Parameters are declared when the node is created and read, validated, at
+// configure. A change while the node is configured would not reach the code that
+// already read it, so it is refused with the way to apply it (live parameters
+// will be accepted here, per parameter, without touching the lifecycle); while
+// unconfigured a change is validated and refused with the reason when invalid.
+import type { Scheduler } from "../control/clock.js";
+import { Bond } from "./bond.js";
+import { LifecycleInterface } from "./lifecycle-interface.js";
+import { LifecycleStateMachine, STATE, type CallbackResult, type LifecycleCallbacks, type StateId } from "./lifecycle.js";
+import type { RosNode, RosParameter, RosSetParametersResult } from "./rclnodejs-api.js";
+import { plainValue } from "./ros-params.js";
+
+export interface ManagedNodeLogger {
+  info(message: string): unknown;
+  warn(message: string): unknown;
+  error(message: string): unknown;
+}
+
+/** Checks one parameter's new value; returns why it is refused, or null. */
+export type ParameterCheck = (name: string, value: unknown) => string | null;
+
+/** A start-up transition failed; the message names the transition and why. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export class ManagedNode {
+  readonly machine: LifecycleStateMachine;
+  private readonly iface: LifecycleInterface;
+  private readonly bond: Bond;
+
+  constructor(
+    private readonly node: RosNode,
+    scheduler: Scheduler,
+    private readonly log: ManagedNodeLogger,
+    callbacks: LifecycleCallbacks,
+  ) {
+    this.bond = new Bond(node, scheduler, log);
+    const bond = this.bond;
+    // The bond follows the active state: it starts once activation succeeded and
+    // ends before anything that leaves active runs.
+    const wrapped: LifecycleCallbacks = {
+      onConfigure: () => callbacks.onConfigure(),
+      onCleanup: () => callbacks.onCleanup(),
+      onActivate: async () => {
+        const r = await callbacks.onActivate();
+        if (r === "success") bond.start();
+        return r;
+      },
+      onDeactivate: () => (bond.stop(), callbacks.onDeactivate()),
+      onShutdown: (from: StateId) => (bond.stop(), callbacks.onShutdown(from)),
+      onError: (from: StateId) => (bond.stop(), callbacks.onError(from)),
+    };
+    this.machine = new LifecycleStateMachine(wrapped, { log, onTransition: (e) => this.iface.publish(e) });
+    this.iface = new LifecycleInterface(node, this.machine, log);
+  }
+
+  /** The lifecycle state's label (diagnostics, logs). */
+  get stateLabel(): string {
+    return this.machine.state.label;
+  }
+
+  get isActive(): boolean {
+    return this.machine.id === STATE.ACTIVE;
+  }
+
+  /**
+   * autostart: configure, then activate. Throws StartupError with `reason()`
+   * (the node's own account of what failed) when either transition fails.
+   */
+  async startup(reason: () => string): Promise<void> {
+    for (const step of ["configure", "activate"] as const) {
+      const r = await this.machine[step]();
+      if (!r.success) throw new StartupError(`${this.node.name()}: refusing to start: ${step} failed: ${r.refused ?? reason()}`);
+    }
+  }
+
+  /** Leaves the node finalized from whatever state it is in (process exit). */
+  async shutdown(): Promise<void> {
+    await this.machine.shutdownFromAnyState();
+  }
+
+  /** Registers the set-parameters hook; call after every parameter is declared (rclnodejs runs it for declarations too). */
+  watchParameters(known: ReadonlySet<string>, check: ParameterCheck): void {
+    this.node.addOnSetParametersCallback?.((params: RosParameter[]): RosSetParametersResult => {
+      for (const p of params) {
+        if (!known.has(p.name)) continue;
+        if (this.machine.id !== STATE.UNCONFIGURED) {
+          return {
+            successful: false,
+            reason:
+              `${this.node.name()} reads ${p.name} at configure and is ${this.stateLabel}: ` +
+              `deactivate and clean up (ros2 lifecycle set ${this.node.name()} deactivate, then cleanup), set it, then configure and activate`,
+          };
+        }
+        const problem = check(p.name, plainValue(p));
+        if (problem) return { successful: false, reason: `${p.name}: ${problem}` };
+      }
+      return { successful: true, reason: "" };
+    });
+  }
+
+  destroy(): void {
+    this.bond.destroy();
+    this.iface.destroy();
+  }
+}
+
+/**
+ * A transition callback's body: SUCCESS unless it throws; a throw is logged and
+ * gives `result` (FAILURE by default: back to the start state; ERROR sends the
+ * node through on_error, for transitions that must not leave it half done).
+ */
+export async function attempt(
+  log: ManagedNodeLogger,
+  what: string,
+  fn: () => Promise<void> | void,
+  opts: { onFailure?: (message: string) => void; result?: Exclude<CallbackResult, "success"> } = {},
+): Promise<CallbackResult> {
+  try {
+    await fn();
+    return "success";
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.error(`${what} failed: ${message}`);
+    opts.onFailure?.(message);
+    return opts.result ?? "failure";
+  }
+}
