@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type BetterSqlite3 from "better-sqlite3";
-import { bagInfo, formatBagInfo, openBag, RosbagMcapWriter, type Bag } from "../src/bags/index.js";
+import { bagInfo, BagError, formatBagInfo, openBag, RosbagMcapWriter, type Bag } from "../src/bags/index.js";
 import { MAX_RECORDING_GAP_S } from "../src/bags/time-span.js";
 import { repoPath } from "./fixtures/repo-path.js";
 
@@ -220,4 +220,46 @@ test("a metadata.yaml that names a file twice: named, and the file read once (co
   const info = await bagInfo(out);
   assert.equal(info.messageCount, 11);
   assert.equal(info.duration, 0.251);
+});
+
+/** Rewrites the Statistics record's message_end_time (and clears the footer's summary CRC, which would catch it). */
+async function lieAboutTheEnd(file: string, endNs: bigint): Promise<void> {
+  const bytes = new Uint8Array(await readFile(file));
+  const view = new DataView(bytes.buffer);
+  const footer = bytes.byteLength - 8 - (1 + 8 + 8 + 8 + 4);
+  assert.equal(bytes[footer], 0x02, "the footer record");
+  view.setUint32(footer + 1 + 8 + 8 + 8, 0, true);
+  let at = Number(view.getBigUint64(footer + 1 + 8, true));
+  for (; bytes[at] !== 0x0b; at += 9 + Number(view.getBigUint64(at + 1, true))) assert.ok(at < footer, "a Statistics record in the summary");
+  // message_count u64, schema_count u16, channel_count u32, attachment, metadata and chunk counts u32, message_start_time u64, message_end_time u64.
+  view.setBigUint64(at + 9 + 8 + 2 + 4 * 4 + 8, endNs, true);
+  await writeFile(file, bytes);
+}
+
+test("an MCAP whose summary hides a message far past its declared end: the read fails naming it, instead of a span it does not have", async () => {
+  const stray = BASE + 100_000_000n * 1_000_000_000n;
+  const rec = await recording("lying", [stray]);
+  const file = join(rec.path, "lying_0.mcap");
+  await lieAboutTheEnd(file, rec.last);
+  const bag = await openBag(rec.path);
+  try {
+    assert.equal(bag.endTimeNs, rec.last, "the span is what the summary declares");
+    for (const lazy of [false, true]) {
+      const seen: string[] = [];
+      await assert.rejects(
+        (async () => {
+          if (lazy) for await (const m of bag.messages({ lazy: true })) seen.push(m.topic);
+          else for await (const m of bag.messages()) seen.push(m.topic);
+        })(),
+        (err: unknown) => {
+          assert.ok(err instanceof BagError, `a BagError, got ${String(err)}`);
+          assert.ok(err.message.startsWith(`${file}: a message on /cmd_vel has log time ${stray} ns (1800000000.000 s), outside the span the file's summary declares`), err.message);
+          return true;
+        },
+      );
+      assert.equal(seen.length, rec.count, `${lazy ? "lazy" : "eager"}: every message inside the span came first`);
+    }
+  } finally {
+    await bag.close();
+  }
 });

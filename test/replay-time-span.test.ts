@@ -4,7 +4,7 @@
 // work, with the numbers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { BagError, RosbagMcapWriter } from "../src/bags/index.js";
@@ -98,4 +98,22 @@ test("a replay that would need implausibly many control ticks for its messages i
   // More messages buy more ticks.
   const many = [{ ...topics[0]!, count: Math.ceil((82_800 * 100 - MIN_TICKS) / TICKS_PER_MESSAGE) }];
   assert.doesNotThrow(() => checkReplaySpan(bag, many, 100));
+});
+
+test("a bag whose summary hides a message 1e8 s past its declared end fails the replay naming it, instead of ticking towards it", { timeout: 120_000 }, async () => {
+  const dir = await writeBag("hidden", 3, [BASE + 100_000_000n * S]);
+  const file = path.join(dir, "hidden_0.mcap");
+  const bytes = new Uint8Array(await readFile(file));
+  const view = new DataView(bytes.buffer);
+  const footer = bytes.byteLength - 8 - (1 + 8 + 8 + 8 + 4);
+  view.setUint32(footer + 1 + 8 + 8 + 8, 0, true); // no summary CRC
+  let at = Number(view.getBigUint64(footer + 1 + 8, true));
+  while (bytes[at] !== 0x0b) at += 9 + Number(view.getBigUint64(at + 1, true));
+  view.setBigUint64(at + 9 + 8 + 2 + 4 * 4 + 8, BASE + 3n * S, true); // Statistics.message_end_time: the recording's end
+  await writeFile(file, bytes);
+  await assert.rejects(replayBag(dir, { model, modelName: "tiny", params: DEFAULT_PARAMS }), (err: unknown) => {
+    assert.ok(err instanceof BagError, `a BagError, got ${String(err)}`);
+    assert.match(err.message, /a message on \/cmd_vel has log time 1800000000000000000 ns \(1800000000\.000 s\), outside the span the file's summary declares/);
+    return true;
+  });
 });

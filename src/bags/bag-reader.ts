@@ -30,7 +30,7 @@ export interface OpenBagOptions {
 
 /** First and last log time over the files that hold messages (0n, 0n for none). */
 function rawSpan(sources: readonly BagSource[]): { startNs: bigint; endNs: bigint } {
-  const nonEmpty = sources.filter((s) => (s.messageCount ?? 1) > 0 && !(s.startNs === 0n && s.endNs === 0n));
+  const nonEmpty = sources.filter((s) => s.messageCount !== 0);
   const startNs = nonEmpty.reduce<bigint | undefined>((m, s) => (m === undefined || s.startNs < m ? s.startNs : m), undefined) ?? 0n;
   const endNs = nonEmpty.reduce((m, s) => (s.endNs > m ? s.endNs : m), 0n);
   return { startNs, endNs };
@@ -104,20 +104,38 @@ class OpenedBag implements Bag {
     }
     const filter: RecordFilter = { topics: options.topics === undefined ? undefined : new Set(options.topics), startNs, endNs };
     const { sources, decoder } = this;
+    const inSpan = this.inSpan.bind(this);
     if (options.lazy === true) {
       return {
         async *[Symbol.asyncIterator]() {
           let index = 0;
-          for await (const { record, file } of merge(sources, (s) => s.lazyRecords(filter))) yield decoder.lazy(record, file, index++);
+          for await (const { record, file } of merge(sources, (s) => s.lazyRecords(filter))) yield decoder.lazy(inSpan(record, file), file, index++);
         },
       };
     }
     return {
       async *[Symbol.asyncIterator]() {
         let index = 0;
-        for await (const { record, file } of merge(sources, (s) => s.records(filter))) yield decoder.message(record, file, index++);
+        for await (const { record, file } of merge(sources, (s) => s.records(filter))) yield decoder.message(inSpan(record, file), file, index++);
       },
     };
+  }
+
+  /**
+   * The record, checked to lie in the span the bag was opened with: everything
+   * downstream (bag info, a replay's clock and its cost check) trusts that span,
+   * so a file whose summary does not cover its own messages is refused here.
+   */
+  private inSpan<R extends { topic: string; logTimeNs: bigint }>(record: R, file: string): R {
+    const t = record.logTimeNs;
+    if (t < this.span.startNs || t > this.span.endNs) {
+      throw new BagError(
+        file,
+        `a message on ${record.topic} has log time ${t} ns (${nsToSeconds(t).toFixed(3)} s), outside the span the file's summary declares ` +
+          `(${this.span.startNs} to ${this.span.endNs} ns): its statistics or chunk index do not describe its messages; rebuild the summary with \`mcap recover\``,
+      );
+    }
+    return record;
   }
 
   async close(): Promise<void> {

@@ -77,7 +77,8 @@ export class McapSource implements BagSource {
       this.startNs = 0n;
       this.endNs = 0n;
     }
-    this.messageCount = stats === undefined ? undefined : Number(stats.messageCount);
+    // Without chunks the indexed reader reads nothing, whatever the statistics say (open refuses that case).
+    this.messageCount = reader.chunkIndexes.length === 0 ? 0 : stats === undefined ? undefined : Number(stats.messageCount);
     this.lazy = new McapLazyReader(file, readable, reader.chunkIndexes, this.channels, validateCrcs, handlers);
   }
 
