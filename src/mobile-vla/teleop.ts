@@ -46,10 +46,5 @@ export type DirectionName = (typeof DIRECTIONS)[number]["name"];
 
 export const DIRECTION_NAMES: readonly DirectionName[] = DIRECTIONS.map((d) => d.name);
 
-/** The direction of that name (names are typed, so a typo does not compile). */
-export function direction(name: DirectionName): Direction {
-  return DIRECTIONS.find((d) => d.name === name)!;
-}
-
 /** The rotation keys: the collector had them, the 2-DOF models never learnt them. */
 export const ROTATION_KEYS = { r: 1, t: -1 } as const;

@@ -59,7 +59,6 @@ export const TRANSITION = {
 } as const;
 
 export type StateId = (typeof STATE)[keyof typeof STATE];
-export type PrimaryStateId = typeof STATE.UNCONFIGURED | typeof STATE.INACTIVE | typeof STATE.ACTIVE | typeof STATE.FINALIZED;
 
 /** lifecycle_msgs/msg/State and Transition as messages carry them. */
 export interface LifecycleStateMsg {
