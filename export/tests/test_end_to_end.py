@@ -131,3 +131,10 @@ def test_eval_reproduces_the_trainers_loss(tiny_source: Path, exported: Path, tm
     expected, windows = _torch_trainer_loss(tiny_source, files)
     assert ts["windows"] == windows == 1 + 4 + 2, (ts["windows"], windows)
     assert abs(ts["mean"] - expected) <= 1e-5, f"eval trainer_loss {ts['mean']} vs torch {expected}"
+
+
+def test_replay_runs_the_exported_model_on_a_bag(exported: Path, tmp_path: Path) -> None:
+    bag = tmp_path / "bag"
+    run_cli("sample-bag", str(bag), "--duration", "4")
+    r = run_cli("replay", "--model", str(exported), "--bag", str(bag), "--every", "10")
+    assert r.stdout.strip(), "replay prints the commands the robot would publish"
