@@ -4,7 +4,7 @@ import { parseParams, pickParams } from "../params/table.js";
 import type { VirtualLatency } from "../control/clock.js";
 import { formatTable } from "../eval/table.js";
 import { episodeFiles, evaluate, type EvalSource } from "../replay/evaluate.js";
-import { DEFAULT_CHUNK_OFFSET, parseInstructionMap } from "../replay/episode-replay.js";
+import { DEFAULT_CHUNK_OFFSET, chunkOffsetProblem, parseInstructionMap } from "../replay/episode-replay.js";
 import { formatTrainerLoss } from "../eval/trainer-loss.js";
 import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { progressReporter } from "./progress.js";
@@ -38,7 +38,6 @@ export function latencyProblem(text: unknown): string | null {
 const EVAL_NUMBERS: Readonly<Record<string, NumberBound>> = {
   // The base's auto-stop is a fraction of a second; a minute covers any other base.
   "teleop-hold-s": { above: 0, max: 60 },
-  "chunk-offset": { min: 0, max: 1000, integer: true },
   seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
 };
 
@@ -49,6 +48,8 @@ export function evalProblems(argv: Record<string, unknown>): string[] {
   const models = argv.model as string[];
   problems.push(...paramsProblems({ ...argv, model: models[0] }));
   problems.push(...numberProblems(argv, EVAL_NUMBERS));
+  const chunkOffset = chunkOffsetProblem(argv["chunk-offset"]);
+  if (chunkOffset) problems.push(chunkOffset);
   const latency = latencyProblem(argv.latency);
   if (latency) problems.push(latency);
   const instruction = instructionProblem("--instruction", argv.instruction);

@@ -14,32 +14,24 @@
 // Converting a bag twice into one folder therefore fails for every episode whose
 // file is already there (reported in `errors`), instead of duplicating or
 // overwriting training data.
-import { openBag, missingTopicError, type Bag, type BagTopic } from "../bags/index.js";
-import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../msgs/type-names.js";
+import { openBag, type Bag, type BagTopic } from "../bags/index.js";
 import type { ChannelOrder } from "../model/manifest.js";
+import { resolveBagTopics, type WantedTopics } from "../mobile-vla/bag-topics.js";
+import { EpisodeCommandError, parseEpisodeCommand } from "../mobile-vla/episode-command.js";
 import {
   EpisodeStateMachine,
   type EpisodeStateOptions,
   type CapturedFrame,
-  type EpisodeCommand,
   type EpisodeSink,
   type EpisodeSinkFactory,
   type EpisodeStartInfo,
   type EpisodeTransition,
 } from "./episode-state.js";
+import { bagToEpisodesOptionProblems } from "./episode-options.js";
 import { EpisodeError, EpisodeWriter } from "./episode-writer.js";
-import { checkScenario } from "./episode-name.js";
 
-export interface BagToEpisodesTopics {
-  /** Camera, Image or CompressedImage; default /camera/image_raw, else the bag's only image topic. */
-  image?: string;
-  /** Teleop commands, Twist or TwistStamped; default /cmd_vel. */
-  cmdVel?: string;
-  /** std_msgs/String instructions; default /instruction, used when present. */
-  instruction?: string;
-  /** std_msgs/String episode commands; default /episode, used when present. */
-  episode?: string;
-}
+/** The topics to convert (camera, commands, instruction, episode commands); see resolveBagTopics. */
+export type BagToEpisodesTopics = Pick<WantedTopics, "image" | "cmdVel" | "instruction" | "episode">;
 
 /** The capture settings are the state machine's own: a bag converts exactly as the live recorder records. */
 type CaptureOptions = Pick<EpisodeStateOptions, "capture" | "captureIntervalS" | "holdS" | "moveCaptureDelayS" | "stopCaptureDelayS" | "minFrames" | "scenario">;
@@ -81,73 +73,8 @@ export interface BagToEpisodesSummary {
   warnings: string[];
 }
 
-const IMAGE_TYPES = [IMAGE_TYPE, COMPRESSED_IMAGE_TYPE];
-const TWIST_TYPES = [TWIST_TYPE, TWIST_STAMPED_TYPE];
-const STRING_TYPES = [STRING_TYPE];
-
-export const DEFAULT_EPISODE_TOPICS = {
-  image: "/camera/image_raw",
-  cmdVel: "/cmd_vel",
-  instruction: "/instruction",
-  episode: "/episode",
-} as const;
-
 /** Warnings (and errors) kept in the summary; the rest are only counted, so a badly damaged bag cannot fill memory. */
 const MAX_MESSAGES = 50;
-
-// ROS 1 style names (no "/msg/") appear in bags converted from ROS 1.
-const sameType = (a: string, b: string): boolean => a.replace("/msg/", "/") === b.replace("/msg/", "/");
-const typeIn = (t: BagTopic, types: readonly string[]): boolean => types.some((x) => sameType(t.type, x));
-
-interface ResolvedTopics {
-  image: BagTopic;
-  cmdVel: BagTopic;
-  instruction: BagTopic | null;
-  episode: BagTopic | null;
-}
-
-/** The topics to convert; a missing required (or explicitly named) topic fails with the bag's topic list. */
-export function resolveEpisodeTopics(bag: Pick<Bag, "path" | "topics">, wanted: BagToEpisodesTopics = {}): ResolvedTopics {
-  const topics = bag.topics();
-  const byName = (name: string): BagTopic | undefined => topics.find((t) => t.name === name);
-  const typed = (name: string, types: readonly string[]): BagTopic | undefined => {
-    const t = byName(name);
-    return t && typeIn(t, types) ? t : undefined;
-  };
-
-  let image: BagTopic | undefined;
-  if (wanted.image !== undefined) image = typed(wanted.image, IMAGE_TYPES);
-  else {
-    image = typed(DEFAULT_EPISODE_TOPICS.image, IMAGE_TYPES);
-    if (!image) {
-      const images = topics.filter((t) => typeIn(t, IMAGE_TYPES));
-      if (images.length === 1) image = images[0];
-    }
-  }
-  if (!image) {
-    throw missingTopicError(bag, wanted.image ?? `${DEFAULT_EPISODE_TOPICS.image} (or a single image topic; choose one with --image-topic)`, IMAGE_TYPES);
-  }
-
-  const cmdName = wanted.cmdVel ?? DEFAULT_EPISODE_TOPICS.cmdVel;
-  const cmdVel = typed(cmdName, TWIST_TYPES);
-  if (!cmdVel) throw missingTopicError(bag, `${cmdName} (the teleop commands; choose one with --cmd-vel-topic)`, TWIST_TYPES);
-
-  // Optional topics: absent is fine when defaulted, but one that exists with the
-  // wrong type, or was named explicitly and is absent, is a mistake to report.
-  const optional = (explicit: string | undefined, fallback: string): BagTopic | null => {
-    const name = explicit ?? fallback;
-    const t = typed(name, STRING_TYPES);
-    if (t) return t;
-    if (explicit !== undefined || byName(name) !== undefined) throw missingTopicError(bag, name, STRING_TYPES);
-    return null;
-  };
-  return {
-    image,
-    cmdVel,
-    instruction: optional(wanted.instruction, DEFAULT_EPISODE_TOPICS.instruction),
-    episode: optional(wanted.episode, DEFAULT_EPISODE_TOPICS.episode),
-  };
-}
 
 /**
  * Like the recorder's writer sink, but the converter waits for each frame to be
@@ -185,24 +112,6 @@ class AwaitedSink implements EpisodeSink {
     await this.chain;
     await this.writer.discard();
   }
-}
-
-/**
- * The writer checks these too, but only when an episode starts: checked here a
- * bad option fails once, before the bag is read, not once per episode.
- */
-function checkWriterOptions(o: BagToEpisodesOptions): void {
-  if (o.scenario) checkScenario(o.scenario);
-  if (o.channelOrder !== undefined && o.channelOrder !== "bgr" && o.channelOrder !== "rgb") {
-    throw new RangeError(`channel order ${JSON.stringify(o.channelOrder)} is not "bgr" or "rgb"`);
-  }
-  const g = o.gzip;
-  if (typeof g === "number" && g !== 0 && !(Number.isInteger(g) && g >= 1 && g <= 9)) throw new RangeError(`gzip level ${g} is not 0 (off) or an integer in 1..9`);
-}
-
-function parseEpisodeCommand(text: string): EpisodeCommand | null {
-  const c = text.trim().toLowerCase();
-  return c === "start" || c === "stop" || c === "discard" ? c : null;
 }
 
 /**
@@ -264,7 +173,8 @@ export async function bagToEpisodes(bagPath: string, outDir: string, options: Ba
     },
   };
   // Option errors (bad capture policy, scenario, gzip level) surface before the bag is opened.
-  checkWriterOptions(options);
+  const problems = bagToEpisodesOptionProblems(options);
+  if (problems.length) throw new RangeError(`bag2episodes: ${problems.join("; ")}`);
   const sm = new EpisodeStateMachine(sinks, {
     capture: options.capture,
     captureIntervalS: options.captureIntervalS,
@@ -321,7 +231,10 @@ export async function bagToEpisodes(bagPath: string, outDir: string, options: Ba
 
   const bag = await openBag(bagPath);
   try {
-    const topics = resolveEpisodeTopics(bag, options.topics);
+    // What the reader found odd (messages with outlier timestamps left out of the
+    // recording, ...): an episode's span and name come from what is left, so say why.
+    for (const w of bag.warnings) warn(w);
+    const topics = resolveBagTopics(bag, options.topics ?? {}, ["instruction", "episode"]);
     // A defaulted episode topic that the recorder subscribed to but nobody
     // published on delimits nothing: the operator recorded one session.
     const wholeBag = topics.episode === null || (options.topics?.episode === undefined && topics.episode.count === 0);
@@ -353,9 +266,17 @@ export async function bagToEpisodes(bagPath: string, outDir: string, options: Ba
       } else if (topics.instruction && m.topic === topics.instruction.name) {
         if (msg.kind === "string" && msg.data.trim() !== "") sm.setInstruction(msg.data);
       } else if (topics.episode && m.topic === topics.episode.name && msg.kind === "string") {
-        const cmd = parseEpisodeCommand(msg.data);
-        if (cmd === null) warn(`episode command ${JSON.stringify(msg.data)} at t=${t.toFixed(3)} s ignored (expected start, stop or discard)`);
-        else await finish(sm.onEpisodeCommand(t, cmd));
+        let c;
+        try {
+          c = parseEpisodeCommand(msg.data);
+        } catch (e) {
+          if (!(e instanceof EpisodeCommandError)) throw e;
+          // The live recorder refuses the same text. A refused start loses the
+          // episode that followed it: an error, not a warning.
+          note(e.refusedStart ? "errors" : "warnings", `${topics.episode.name} at t=${t.toFixed(3)} s: ${e.message}; ignored`);
+          continue;
+        }
+        await finish(sm.onEpisodeCommand(t, c.command, c.scenario ? { scenario: c.scenario } : {}));
       }
       if (current) await current.idle();
     }

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelOrder } from "../model/manifest.js";
-import { EpisodeFormatError, openEpisode, type EpisodeLayout } from "./episode-reader.js";
+import { EpisodeFormatError, openEpisode, type Episode, type EpisodeLayout } from "./episode-reader.js";
 import { EPISODE_SUFFIX, PARTIAL_SUFFIX, parseEpisodeStem } from "./episode-name.js";
 
 export interface EpisodeSummary {
@@ -48,6 +48,22 @@ export interface CheckOptions {
   deep?: boolean;
 }
 
+/**
+ * What makes an opened episode's actions unusable for training (a NaN/Inf value),
+ * or null. The one rule behind `episodes check` and eval, so both give an episode
+ * the same verdict.
+ */
+export function actionsProblem(ep: Pick<Episode, "actions" | "actionDim" | "numFrames">): string | null {
+  const a = ep.actionDim;
+  for (let i = 0; i < ep.numFrames; i++) {
+    for (let j = 0; j < a; j++) {
+      const v = ep.actions[i * a + j];
+      if (!Number.isFinite(v)) return `actions: frame ${i} axis ${j} is ${v}`;
+    }
+  }
+  return null;
+}
+
 function summarise(file: string, deep: boolean): EpisodeSummary | CheckProblem {
   let ep;
   try {
@@ -62,10 +78,11 @@ function summarise(file: string, deep: boolean): EpisodeSummary | CheckProblem {
     const a = ep.actionDim;
     const actionMin: number[] = ep.numFrames ? new Array<number>(a).fill(Infinity) : [];
     const actionMax: number[] = ep.numFrames ? new Array<number>(a).fill(-Infinity) : [];
+    const actions = actionsProblem(ep);
+    if (actions) return { file, kind: "layout", detail: actions };
     for (let i = 0; i < ep.numFrames; i++) {
       for (let j = 0; j < a; j++) {
         const v = ep.actions[i * a + j];
-        if (!Number.isFinite(v)) return { file, kind: "layout", detail: `actions: frame ${i} axis ${j} is ${v}` };
         if (v < actionMin[j]) actionMin[j] = v;
         if (v > actionMax[j]) actionMax[j] = v;
       }

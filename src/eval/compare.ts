@@ -82,7 +82,9 @@ export function compareModels(runs: readonly RunSeries[], opts: CompareOptions =
   const pooled = models.map((model) => ({ model, metrics: poolMetrics(runsOf(model), params) }));
 
   const hasEpisodes = runs.some((r) => r.sourceKind === "episode");
-  const specs = METRICS.filter((spec) => hasEpisodes || !spec.episodesOnly);
+  const specs = METRICS.filter(
+    (spec) => (hasEpisodes || !spec.episodesOnly) && (!spec.problemCount || pooled.some((p) => (metricValue(p.metrics, spec.key) ?? 0) > 0)),
+  );
   const rows: TableRow[] = specs.map((spec) => {
     const values = pooled.map((p) => metricValue(p.metrics, spec.key));
     return { key: spec.key, label: spec.label, better: spec.better, values, best: bestIndices(values, spec.better) };

@@ -221,6 +221,7 @@ function metricsFrom(
   sampledFrames: number,
   backboneRuns: number,
   decodeErrors: number,
+  invalidOutputs: number,
 ): RunMetrics {
   return {
     ticks: s.n,
@@ -246,6 +247,7 @@ function metricsFrom(
     sampledFrames,
     backboneRuns,
     decodeErrors,
+    invalidOutputs,
   };
 }
 
@@ -265,6 +267,7 @@ export function poolMetrics(runs: readonly RunSeries[], params: MetricParams = D
   let sampledFrames = 0;
   let backboneRuns = 0;
   let decodeErrors = 0;
+  let invalidOutputs = 0;
   for (const r of runs) {
     addTicks(s, r.ticks, params, confusion);
     addChunks(s, r.chunks);
@@ -273,8 +276,9 @@ export function poolMetrics(runs: readonly RunSeries[], params: MetricParams = D
     sampledFrames += r.sampledFrames;
     backboneRuns += r.backboneRuns;
     decodeErrors += r.decodeErrors;
+    invalidOutputs += r.outcome?.invalidOutputs ?? 0;
   }
-  return metricsFrom(s, confusion, latencies, sampledFrames, backboneRuns, decodeErrors);
+  return metricsFrom(s, confusion, latencies, sampledFrames, backboneRuns, decodeErrors, invalidOutputs);
 }
 
 export interface MetricSpec {
@@ -288,6 +292,8 @@ export interface MetricSpec {
   digits: number;
   /** Defined for episodes only: left out of a comparison without any episode source. */
   episodesOnly?: boolean;
+  /** A count of partial problems: shown only when some model has any, so a clean run's table stays short. */
+  problemCount?: boolean;
 }
 
 /** The comparison table's rows, in order. */
@@ -307,7 +313,10 @@ export const METRICS: readonly MetricSpec[] = [
   { key: "latencyP50Ms", label: "latency p50", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
   { key: "latencyP99Ms", label: "latency p99", unit: "ms", better: "lower", bootstrap: false, digits: 1 },
   { key: "backbonePerFrame", label: "backbone passes / frame", unit: "", better: "lower", bootstrap: false, digits: 3 },
+  // Partial problems, so a run that lost part of its input says so in the table.
   { key: "decodeErrors", label: "decode errors", unit: "", better: null, bootstrap: false, digits: 0 },
+  { key: "invalidOutputs", label: "invalid model outputs (NaN/Inf)", unit: "", better: null, bootstrap: false, digits: 0, problemCount: true },
+  { key: "nonFiniteTicks", label: "ticks dropped (NaN/Inf)", unit: "", better: null, bootstrap: false, digits: 0, problemCount: true },
 ];
 
 export function metricValue(m: RunMetrics, key: MetricKey): number | null {

@@ -47,6 +47,30 @@ export type TrainerRunScore =
     }
   | { applicable: false; reason: string };
 
+/**
+ * What became of a source's camera frames on their way to an action: the runner
+ * counts it (replay/timed-policy.ts), the verdict (run-verdict.ts) reads it, and
+ * the table shows the partial problems.
+ */
+export interface RunOutcome {
+  /** Camera frames the source delivered to the pipeline (an episode: its frames). */
+  framesReceived: number;
+  /** Frames the policy was given (after sampling, stale frames and no-instruction drops). */
+  steps: number;
+  /** Steps whose image could not be decoded or preprocessed. */
+  decodeErrors: number;
+  /** Steps whose model output held NaN/Inf (backbone features or head actions). */
+  invalidOutputs: number;
+  /** Steps that failed for another reason. */
+  otherErrors: number;
+  /** Chunks that could drive the robot: finite, from a full enough window. */
+  actions: number;
+  /** Whether the policy was ever given an instruction. */
+  instructed: boolean;
+  /** The first message of each kind of failure, to name in a verdict. */
+  firstErrors: string[];
+}
+
 /** Everything the runner recorded for one model over one source. */
 export interface RunSeries {
   model: string;
@@ -61,6 +85,8 @@ export interface RunSeries {
   decodeErrors: number;
   /** Episodes only: the loss the training log reports, over the trainer's windows. */
   trainer?: TrainerRunScore;
+  /** What became of the frames; absent where the runner did not count (runs built by hand). */
+  outcome?: RunOutcome;
   /** Set when the source failed; such runs are reported but kept out of pooled metrics and comparisons. */
   error?: string;
 }
@@ -103,6 +129,8 @@ export interface RunMetrics {
   sampledFrames: number;
   backboneRuns: number;
   decodeErrors: number;
+  /** Model outputs with NaN/Inf (features or actions): steps that gave no action. */
+  invalidOutputs: number;
 }
 
 export type MetricKey =
@@ -120,7 +148,9 @@ export type MetricKey =
   | "latencyP50Ms"
   | "latencyP99Ms"
   | "backbonePerFrame"
-  | "decodeErrors";
+  | "decodeErrors"
+  | "invalidOutputs"
+  | "nonFiniteTicks";
 
 /** null: informational, no "better" direction. */
 export type Better = "higher" | "lower" | null;

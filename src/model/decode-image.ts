@@ -96,15 +96,25 @@ export function imageProblem(img: ImageMessage): ImageError | null {
     }
     const kind = compressedKind(img.format);
     if (!kind) return new ImageError("format", `${JSON.stringify(img.format)} is not a supported compressed format; expected jpeg or png`);
-    const magic = kind === "jpeg" ? JPEG_MAGIC : PNG_MAGIC;
-    if (img.data.length < magic.length || magic.some((b, i) => img.data[i] !== b)) {
-      return new ImageError("data", `the ${img.data.length} bytes do not start like a ${kind} file`);
-    }
+    // The file's own magic decides, as in decodeCompressedRgb: a PNG labelled
+    // "jpeg" decodes there, so it must pass here.
+    if (!contentKind(img.data)) return new ImageError("data", `the ${img.data.length} bytes do not start like a ${kind} file`);
     return null;
   } catch (e) {
     if (e instanceof ImageError) return e;
     throw e;
   }
+}
+
+/**
+ * "jpeg" or "png" by the bytes' own magic, or null. Publishers label PNGs "jpeg"
+ * (and the reverse); the content is what gets decoded.
+ */
+function contentKind(data: Uint8Array): "jpeg" | "png" | null {
+  const startsLike = (magic: readonly number[]) => data.length >= magic.length && magic.every((b, i) => data[i] === b);
+  if (startsLike(JPEG_MAGIC)) return "jpeg";
+  if (startsLike(PNG_MAGIC)) return "png";
+  return null;
 }
 
 /** "jpeg" or "png" from a CompressedImage format string, or null. */
@@ -127,6 +137,11 @@ export async function decodeCompressedRgb(img: CompressedImageMessage): Promise<
     throw new ImageError("format", `${JSON.stringify(img.format)} is not supported; expected a format naming jpeg, jpg or png (e.g. "jpeg", "bgr8; jpeg compressed bgr8")`);
   }
   if (img.data.length === 0) throw new ImageError("data", `0 bytes; expected a ${kind} file`);
+  // The same acceptance as imageProblem, which the episode capture checks frames
+  // with: eval and bag2episodes take exactly the same compressed frames.
+  if (!contentKind(img.data)) {
+    throw new ImageError("data", `cannot decode ${img.data.length} bytes as ${kind} (format ${JSON.stringify(img.format)}): they start like neither a jpeg nor a png file`);
+  }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     // toColourspace("srgb") turns grey into 3 channels and 16-bit PNGs into 8 bits.

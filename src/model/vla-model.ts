@@ -4,6 +4,7 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { checkGraphMetadata } from "./graph-metadata.js";
+import { InvalidOutputError, firstNonFinite } from "./invalid-output.js";
 import {
   MANIFEST_FILE, ManifestError, backboneFileFor, backbonePrecisions, headOutputWidth, loadManifest,
   type Manifest, type Precision,
@@ -95,7 +96,10 @@ export class VlaModel {
       ]);
     }
     // Copy: onnxruntime may reuse its output buffer, and this feature lives on in the window.
-    return new Float32Array(t.data as Float32Array);
+    const feature = new Float32Array(t.data as Float32Array);
+    const bad = firstNonFinite(feature);
+    if (bad >= 0) throw new InvalidOutputError(path.join(this.dir, this.backboneFile), `feature value ${bad} of ${feature.length} is ${feature[bad]}`);
+    return feature;
   }
 
   /** Head: w features (w*D, oldest first) -> w*N*C outputs (C = axes, or K classes). */

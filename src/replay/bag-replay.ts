@@ -1,8 +1,7 @@
 // A recorded bag through the SAME pipeline the robot runs, on a virtual clock
 // driven by bag time: camera and instruction go in, every control tick's command
 // comes out, and the teleop command in force at that tick is the ground truth.
-import { openBag, missingTopicError, BagError, type Bag, type BagTopic } from "../bags/index.js";
-import { IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, STRING_TYPE, BOOL_TYPE, TWIST_TYPE, TWIST_STAMPED_TYPE } from "../msgs/type-names.js";
+import { openBag, BagError, type Bag, type BagTopic } from "../bags/index.js";
 import { VirtualClock, type VirtualLatency } from "../control/clock.js";
 import { Pipeline } from "../control/pipeline.js";
 import type { PolicyParams } from "../params/table.js";
@@ -12,7 +11,11 @@ import type { ActionChunk } from "../policy/chunk.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
 import type { VlaModel } from "../model/vla-model.js";
 import { TimedPolicy } from "./timed-policy.js";
-import { TeleopTrack, clampUnit } from "./teleop-track.js";
+import { clampUnit } from "../mobile-vla/action-range.js";
+import { resolveBagTopics, type BagTopics } from "../mobile-vla/bag-topics.js";
+import { CommandHold } from "../mobile-vla/command-hold.js";
+import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
+import { BAG_TOPICS } from "../mobile-vla/topics.js";
 import { checkReplaySpan } from "./replay-span.js";
 import { log } from "../util/log.js";
 
@@ -46,40 +49,13 @@ export interface BagReplayOptions {
   onCommand?: (cmd: Command) => void;
 }
 
-const IMAGE_TYPES = [IMAGE_TYPE, COMPRESSED_IMAGE_TYPE];
-const TWIST_TYPES = [TWIST_TYPE, TWIST_STAMPED_TYPE];
-export const DEFAULT_TOPICS = { image: "/camera/image_raw", instruction: "/instruction", cmdVel: "/cmd_vel", estop: "/estop" } as const;
-
-interface ResolvedTopics {
-  image: BagTopic;
-  instruction: BagTopic | null;
-  cmdVel: BagTopic;
-  estop: BagTopic | null;
-}
-
-/** Picks the topics to replay, failing with the bag's topic list when one is missing. */
-export function resolveTopics(bag: Bag, wanted: ReplayTopics, haveFallbackInstruction: boolean): ResolvedTopics {
-  const topics = bag.topics();
-  const find = (name: string, types: readonly string[]) => topics.find((t) => t.name === name && types.includes(t.type));
-  let image: BagTopic | undefined;
-  if (wanted.image) image = find(wanted.image, IMAGE_TYPES) ?? undefined;
-  else {
-    image = find(DEFAULT_TOPICS.image, IMAGE_TYPES);
-    if (!image) {
-      const images = topics.filter((t) => IMAGE_TYPES.includes(t.type));
-      if (images.length === 1) image = images[0];
-    }
+/** The topics to replay (one resolver for every command: mobile-vla/bag-topics.ts); eval needs an instruction. */
+export function resolveTopics(bag: Bag, wanted: ReplayTopics, haveFallbackInstruction: boolean): BagTopics {
+  const topics = resolveBagTopics(bag, wanted, ["instruction", "estop"]);
+  if (!topics.instruction && !haveFallbackInstruction) {
+    throw new BagError(bag.path, `has no instruction topic ${BAG_TOPICS.instruction} (std_msgs/msg/String); give the instruction with --instruction`);
   }
-  if (!image) throw missingTopicError(bag, wanted.image ?? `${DEFAULT_TOPICS.image} (or a single image topic; choose one with --image-topic)`, IMAGE_TYPES);
-  const cmdVel = find(wanted.cmdVel ?? DEFAULT_TOPICS.cmdVel, TWIST_TYPES);
-  if (!cmdVel) throw missingTopicError(bag, `${wanted.cmdVel ?? DEFAULT_TOPICS.cmdVel} (the teleop ground truth; choose one with --cmd-vel-topic)`, TWIST_TYPES);
-  const instruction = find(wanted.instruction ?? DEFAULT_TOPICS.instruction, [STRING_TYPE]) ?? null;
-  if (wanted.instruction && !instruction) throw missingTopicError(bag, wanted.instruction, [STRING_TYPE]);
-  if (!instruction && !haveFallbackInstruction) {
-    throw new BagError(bag.path, `has no instruction topic ${DEFAULT_TOPICS.instruction} (std_msgs/msg/String); give the instruction with --instruction`);
-  }
-  const estop = find(wanted.estop ?? DEFAULT_TOPICS.estop, [BOOL_TYPE]) ?? null;
-  return { image, instruction, cmdVel, estop };
+  return topics;
 }
 
 /** Replays one bag with one model. Throws BagError when the bag itself is unreadable. */
@@ -111,7 +87,7 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
     },
     onChunk: (c) => chunks.push(c),
   });
-  const track = new TeleopTrack(o.teleopHoldS ?? 0.4);
+  const track = new CommandHold<Vec2>([0, 0], o.teleopHoldS ?? TELEOP_HOLD_S);
   let decodeErrors = 0;
   const span = Math.max(bag.endTime - bag.startTime, 1e-9);
   let lastProgress = -1;
@@ -151,6 +127,7 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
   await clock.advanceBy(typeof o.latency === "number" ? o.latency + 1 : 1);
   await idle;
   const diag = pipeline.diagnostics();
+  const outcome = policy.outcome();
 
   // Ticks up to the bag's end; the final shutdown zero is not a control decision.
   const ticks: Tick[] = commands
@@ -166,12 +143,13 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
     latenciesMs: policy.latenciesMs,
     sampledFrames: diag.frames_sampled,
     backboneRuns: policy.counters().backboneRuns,
-    decodeErrors: decodeErrors + diag.inference_errors,
+    decodeErrors: decodeErrors + outcome.decodeErrors,
+    outcome: { ...outcome, framesReceived: diag.frames_received },
   };
 }
 
 /** Each chunk step k against the teleop command in force in the middle of its time slot. */
-function chunkTruth(chunks: ActionChunk[], track: TeleopTrack, start: number, end: number): ChunkSample[] {
+function chunkTruth(chunks: ActionChunk[], track: CommandHold<Vec2>, start: number, end: number): ChunkSample[] {
   const out: ChunkSample[] = [];
   for (const c of chunks) {
     if (c.invalid) continue;

@@ -7,7 +7,9 @@
 // - the trainer's own score (trainer-score.ts) over the same frames' features.
 // No clock and no safety layer: this measures the model itself.
 import path from "node:path";
+import { actionsProblem } from "../episodes/episode-check.js";
 import { openEpisode, type Episode } from "../episodes/episode-reader.js";
+import { InvalidOutputError } from "../model/invalid-output.js";
 import type { PolicyParams } from "../params/table.js";
 import type { ChunkSample, RunSeries, Tick, Vec2 } from "../eval/types.js";
 import type { RawImageMessage } from "../msgs/image.js";
@@ -45,6 +47,14 @@ export interface EpisodeReplayOptions {
 
 /** The training code's alignment of a chunk with the recorded actions (see chunkOffset). */
 export const DEFAULT_CHUNK_OFFSET = 0;
+/** Largest chunk offset (frames): far beyond any chunk, so larger only means a typo. */
+export const MAX_CHUNK_OFFSET = 1000;
+
+/** The problem with a chunk offset (`--chunk-offset`), or null: an integer number of frames in [0, MAX_CHUNK_OFFSET]. */
+export function chunkOffsetProblem(v: unknown): string | null {
+  if (!(typeof v === "number" && Number.isInteger(v) && v >= 0)) return `--chunk-offset: expected an integer number of frames >= 0, got ${String(v)}`;
+  return v <= MAX_CHUNK_OFFSET ? null : `--chunk-offset: expected at most ${MAX_CHUNK_OFFSET} frames, got ${v}`;
+}
 
 export class EpisodeInstructionError extends Error {
   override name = "EpisodeInstructionError";
@@ -93,11 +103,14 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
   policy.setInstruction(instruction);
   o.onInstruction?.(instruction, o.model.tokenizer.encode(instruction));
   const offset = o.chunkOffset ?? DEFAULT_CHUNK_OFFSET;
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`--chunk-offset: expected an integer number of frames >= 0, got ${offset}`);
+  const offsetProblem = chunkOffsetProblem(offset);
+  if (offsetProblem) throw new RangeError(offsetProblem);
+  // The same verdict as `episodes check`: NaN/Inf actions are no ground truth.
+  const actions = actionsProblem(ep);
+  if (actions) throw new Error(`${ep.path}: ${actions}; not usable as ground truth (\`mobile-vla episodes check\` flags it too)`);
   const labels = episodeLabels(ep.actions, ep.actionDim, ep.path);
   const ticks: Tick[] = [];
   const chunks: ChunkSample[] = [];
-  let decodeErrors = 0;
   for (let i = 0; i < ep.numFrames; i++) {
     const t = i * m.action_step_s;
     let chunk: Awaited<ReturnType<typeof policy.step>>;
@@ -110,9 +123,9 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
       current = i;
       chunk = await policy.step({ stamp: t, image });
     } catch (e) {
-      // A frame the preprocessor refuses is counted and skipped; a broken file fails the episode.
-      if (!(e instanceof ImageError)) throw e;
-      decodeErrors++;
+      // A frame the preprocessor refuses, or one the model turns into NaN/Inf, is
+      // counted (by the TimedPolicy) and skipped; a broken file fails the episode.
+      if (!(e instanceof ImageError) && !(e instanceof InvalidOutputError)) throw e;
       continue;
     }
     if (!chunk || chunk.invalid) continue;
@@ -126,6 +139,7 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
     }
   }
   const trainer = await trainerScore(o.model, features, labels);
+  const outcome = policy.outcome();
   return {
     model: o.modelName,
     source: ep.path,
@@ -135,7 +149,8 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
     latenciesMs: policy.latenciesMs,
     sampledFrames: policy.counters().frames,
     backboneRuns: policy.counters().backboneRuns,
-    decodeErrors,
+    decodeErrors: outcome.decodeErrors,
     trainer,
+    outcome: { ...outcome, framesReceived: ep.numFrames },
   };
 }

@@ -6,6 +6,7 @@ import { modelLoadOptions, type PolicyParams } from "../params/table.js";
 import type { VirtualLatency } from "../control/clock.js";
 import type { EvalReport, RunSeries } from "../eval/types.js";
 import { buildReport } from "../eval/report-html.js";
+import { noResultReason } from "../eval/run-verdict.js";
 import { writeReportFiles } from "../eval/report-png.js";
 import { VlaModel } from "../model/vla-model.js";
 import type { PromptTokens } from "../model/tokenize.js";
@@ -97,6 +98,12 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
             model: name, source: src.path, sourceKind: src.kind, ticks: [], chunks: [], latenciesMs: [],
             sampledFrames: 0, backboneRuns: 0, decodeErrors: 0, error: message,
           };
+        }
+        // A run without a single action is a failed source, never a table of zeros.
+        const noResult = noResultReason(run, { watchdogTimeoutS: o.params.watchdog_timeout_s });
+        if (noResult) {
+          log.error(`${name} on ${src.path}: ${noResult}`);
+          run = { ...run, error: noResult };
         }
         runs.push(run);
         o.progress?.(name, src.path, 1, true);

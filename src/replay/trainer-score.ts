@@ -16,7 +16,7 @@ import { huber } from "../eval/huber.js";
 import type { TrainerWindow, Vec2 } from "../eval/types.js";
 import { headOutputWidth, type Manifest } from "../model/manifest.js";
 import type { VlaModel } from "../model/vla-model.js";
-import { clampUnit } from "./teleop-track.js";
+import { clampUnit } from "../mobile-vla/action-range.js";
 
 /** Axes training scored: actions[:, :2] (linear_x, linear_y). */
 const TRAINED_AXES = 2;
