@@ -22,13 +22,16 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 test("the table has exactly the documented names, and its defaults are the documented ones", () => {
   assert.deepEqual(PARAM_NAMES, [
-    "model", "precision", "provider", "threads", "graph_optimization", "instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
-    "ensemble_k", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "stamped", "frame_id",
+    "model", "precision", "provider", "threads", "graph_optimization", "instruction", "image_source", "image_service", "image_service_type",
+    "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
+    "ensemble_k", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "stamped", "frame_id", "autostart",
   ]);
   assert.deepEqual(parseParams({}), {
-    model: "", precision: "fp32", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "", frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
+    model: "", precision: "fp32", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "",
+    image_source: "topic", image_service: "get_image_service", image_service_type: "camera_interfaces/srv/GetImage",
+    frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
     aggregation: "latest", ensemble_k: 0.01, max_linear_x: 1.0, max_linear_y: 1.0, max_accel: 2.0, max_decel: 4.0,
-    deadband: 0.05, watchdog_timeout_s: 1.0, stamped: false, frame_id: "base_link",
+    deadband: 0.05, watchdog_timeout_s: 1.0, stamped: false, frame_id: "base_link", autostart: true,
   });
   assert.deepEqual(parseParams({}), { ...DEFAULT_PARAMS });
 });
@@ -38,12 +41,18 @@ test("command-line strings parse to the table's types", () => {
     model: "models/tiny", precision: "int8", provider: "cuda", threads: "4", graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: "0.5",
     window_fill: "pad", control_rate_hz: "30", aggregation: "ensemble", ensemble_k: "0.1", max_linear_x: "1.15",
     max_linear_y: "0.8", max_accel: "inf", max_decel: "0", deadband: "0", watchdog_timeout_s: "2.5", stamped: "true", frame_id: "base",
+    image_source: "service", image_service: "/cam/get", image_service_type: "my_cam/srv/Grab", autostart: "false",
   });
   assert.deepEqual(p, {
     model: "models/tiny", precision: "int8", provider: "cuda", threads: 4, graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: 0.5,
     window_fill: "pad", control_rate_hz: 30, aggregation: "ensemble", ensemble_k: 0.1, max_linear_x: 1.15,
     max_linear_y: 0.8, max_accel: Infinity, max_decel: 0, deadband: 0, watchdog_timeout_s: 2.5, stamped: true, frame_id: "base",
+    image_source: "service", image_service: "/cam/get", image_service_type: "my_cam/srv/Grab", autostart: false,
   });
+  assert.deepEqual(problemsOf({ image_source: "usb", image_service_type: "GetImage" }), [
+    'image_source: expected one of "topic", "service", got "usb"',
+    'image_service_type: expected a service type like camera_interfaces/srv/GetImage, got "GetImage"',
+  ]);
   assert.equal(parseParams({ stamped: "FALSE" }).stamped, false);
   assert.equal(parseParams({ control_rate_hz: "1e1" }).control_rate_hz, 10);
 });

@@ -12,6 +12,7 @@ import { PolicyNode, PolicyNodeStartError, POLICY_TOPICS, MSG } from "../src/ros
 import { QOS_SENSOR_DATA } from "../src/ros/rclnodejs-api.js";
 import { FakeRcl, override, type FakeNode } from "./ros-fake-rclnodejs.js";
 import type { FakeParameter } from "./ros-fake-rclnodejs.js";
+import { driveCamera, imageMsg, isZero, twistsOn, type TwistLike } from "./fixtures/ros-policy.js";
 
 let root: string;
 let modelDir: string;
@@ -26,11 +27,6 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface TwistLike {
-  linear: { x: number; y: number; z: number };
-  angular: { x: number; y: number; z: number };
-}
-
 interface Harness {
   clock: VirtualClock;
   rcl: FakeRcl;
@@ -41,46 +37,19 @@ interface Harness {
 async function startNode(extra: FakeParameter[] = []): Promise<Harness> {
   const clock = new VirtualClock({ start: 1000, latency: 0.05 });
   const rcl = new FakeRcl(clock, [override("model", modelDir), ...extra]);
+  // autostart (the default) configures and activates the node.
   const node = await PolicyNode.create({ rcl, scheduler: clock, flushMs: 0 });
   const fake = rcl.nodes[0]!;
-  node.start();
+  assert.equal(node.lifecycleState, "active", "autostart leaves the node active");
   return { clock, rcl, fake, node };
 }
 
-/** A sensor_msgs/Image object as rclnodejs delivers it (typed array data, numeric stamp). */
-function imageMsg(i: number, t: number): Record<string, unknown> {
-  const width = 40;
-  const height = 32;
-  const data = new Uint8Array(width * height * 3);
-  const cx = 6 + ((i * 7) % 28);
-  const cy = 5 + ((i * 5) % 22);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      const inside = Math.abs(x - cx) < 6 && Math.abs(y - cy) < 6;
-      data[o] = inside ? 240 : (x * 5 + i * 3) & 255;
-      data[o + 1] = inside ? 10 : (y * 7) & 255;
-      data[o + 2] = inside ? 90 : 128;
-    }
-  const sec = Math.floor(t);
-  return {
-    header: { stamp: { sec, nanosec: Math.round((t - sec) * 1e9) }, frame_id: "camera" },
-    height, width, encoding: "bgr8", is_bigendian: 0, step: width * 3, data,
-  };
-}
-
-/** Camera frames every 0.1 s for `seconds`, the clock advancing with them. */
 async function drive(h: Harness, seconds: number, from = 0): Promise<void> {
-  const steps = Math.round(seconds / 0.1);
-  for (let k = 0; k < steps; k++) {
-    h.fake.deliver(POLICY_TOPICS.image, imageMsg(from + k, h.clock.now()));
-    await h.clock.advanceBy(0.1);
-  }
+  await driveCamera(h.fake, h.clock, seconds, from);
 }
 
-/** A copy of what cmd_vel carried so far. */
 function twists(h: Harness): TwistLike[] {
-  return [...(h.fake.published(POLICY_TOPICS.cmdVel) as TwistLike[])];
+  return twistsOn(h.fake);
 }
 
 /** Shuts the node down; an inference in flight completes only as virtual time moves, so time moves. */
@@ -90,7 +59,6 @@ async function stop(h: Harness): Promise<void> {
   await done;
 }
 
-const isZero = (t: TwistLike): boolean => t.linear.x === 0 && t.linear.y === 0 && t.angular.z === 0;
 
 test("subscribes to the camera with sensor-data QoS and to instruction/estop; publishes Twist on cmd_vel", async () => {
   const h = await startNode();
@@ -117,7 +85,7 @@ test("image + instruction messages -> moving Twist commands; none before the ins
     const before = twists(h);
     assert.ok(before.length >= 15, `a command every control tick before the instruction, got ${before.length}`);
     assert.ok(before.every(isZero), "no instruction: every command is zero");
-    assert.equal(h.node.pipeline.diagnostics().safety_state, "no_instruction");
+    assert.equal(h.node.pipeline!.diagnostics().safety_state, "no_instruction");
 
     h.fake.deliver(POLICY_TOPICS.instruction, { data: "Navigate to the gray basket on the left" });
     await drive(h, 3.0, 10);
@@ -211,11 +179,11 @@ test("bad parameters -> refused, naming each parameter", async () => {
 test("ROS-typed overrides: an integer for a double parameter and BigInt threads are accepted", async () => {
   const h = await startNode([override("max_accel", 3), override("threads", 1n), override("control_rate_hz", 10)]);
   try {
-    assert.equal(h.node.params.max_accel, 3);
-    assert.equal(h.node.params.threads, 1);
-    assert.equal(h.node.params.control_rate_hz, 10);
-    assert.equal(h.node.params.frame_interval_s, null, "frame_interval_s 0.0 means the manifest's step");
-    assert.equal(h.node.pipeline.frameIntervalS, 0.4);
+    assert.equal(h.node.params!.max_accel, 3);
+    assert.equal(h.node.params!.threads, 1);
+    assert.equal(h.node.params!.control_rate_hz, 10);
+    assert.equal(h.node.params!.frame_interval_s, null, "frame_interval_s 0.0 means the manifest's step");
+    assert.equal(h.node.pipeline!.frameIntervalS, 0.4);
     await h.clock.advanceBy(1.0);
     assert.equal(twists(h).length, 10, "10 Hz control");
   } finally {
@@ -232,7 +200,8 @@ test("shutdown publishes a final zero after motion, then publishes nothing more"
   await stop(h);
   assert.equal(twists(h).length, n + 1, "exactly one command at shutdown");
   assert.ok(isZero(twists(h).at(-1)!), "the final command is zero");
-  assert.equal(h.node.pipeline.diagnostics().safety_state, "shutdown");
+  assert.equal(h.node.lifecycleState, "finalized");
+  assert.equal(h.node.pipeline, null, "the pipeline and model are released");
   await h.clock.advanceBy(2);
   assert.equal(twists(h).length, n + 1, "no commands after shutdown");
   await stop(h);
@@ -248,14 +217,14 @@ test("a callback error is logged, stops the robot through the pipeline and the n
     // A malformed image: data shorter than step * height.
     const broken = { ...imageMsg(0, h.clock.now()), data: new Uint8Array(10) };
     assert.doesNotThrow(() => h.fake.deliver(POLICY_TOPICS.image, broken), "the error does not escape into rclnodejs");
-    assert.ok(h.fake.logs.some((l) => l.level === "error" && /image callback failed/.test(l.message) && /data has 10 bytes/.test(l.message)), "logged with the reason");
+    assert.ok(h.fake.logs.some((l) => l.level === "error" && /image callback failed/.test(l.message) && /10 bytes/.test(l.message)), "logged with the reason");
     // A malformed instruction withdraws the instruction: the robot stops.
     assert.doesNotThrow(() => h.fake.deliver(POLICY_TOPICS.instruction, { data: 42 }));
     await drive(h, 0.5, 50);
-    assert.equal(h.node.pipeline.diagnostics().safety_state, "no_instruction");
+    assert.equal(h.node.pipeline!.diagnostics().safety_state, "no_instruction");
     // A malformed e-stop counts as pressed.
     h.fake.deliver(POLICY_TOPICS.estop, { nope: true });
-    assert.equal(h.node.pipeline.diagnostics().estop, true);
+    assert.equal(h.node.pipeline!.diagnostics().estop, true);
     assert.equal(h.node.errors, 3);
     // Still alive: a new instruction and e-stop release drive it again.
     h.fake.deliver(POLICY_TOPICS.estop, { data: false });
@@ -308,7 +277,6 @@ test("an instruction whose token count training never saw is warned about once, 
     loadModel: (dir, o) => (loads.push(o), VlaModel.load(dir, o)),
   });
   const h: Harness = { clock, rcl, fake: rcl.nodes[0]!, node };
-  node.start();
   try {
     assert.equal(loads[0]?.precision, "fp32", "the precision parameter is passed to the loader");
     const warnings = () => h.fake.logs.filter((l) => l.level === "warn" && l.message.includes("tokens but the model was trained on")).map((l) => l.message);

@@ -9,6 +9,7 @@ import path from "node:path";
 import { openEpisode } from "../src/episodes/episode-reader.js";
 import { RecorderNode, RecorderNodeStartError, RECORDER_TOPICS } from "../src/ros/recorder-node.js";
 import { QOS_SENSOR_DATA } from "../src/ros/rclnodejs-api.js";
+import { VirtualClock } from "../src/control/clock.js";
 import { FakeRcl, override, type FakeNode, type FakeParameter } from "./ros-fake-rclnodejs.js";
 
 let root: string;
@@ -30,11 +31,14 @@ interface Harness {
   node: RecorderNode;
 }
 
-function start(dir: string, extra: FakeParameter[] = []): Harness {
+/** An active recorder (autostart); episode events on a clock the test moves by hand. */
+async function start(dir: string, extra: FakeParameter[] = []): Promise<Harness> {
   const t = { now: T0 };
   const clock = { now: () => t.now };
   const rcl = new FakeRcl(clock, [override("output_dir", dir), ...extra]);
-  const node = new RecorderNode({ rcl, now: clock.now });
+  // Timers (the bond's heartbeats) on a virtual clock nobody advances: nothing real keeps the test alive.
+  const node = await RecorderNode.create({ rcl, now: clock.now, scheduler: new VirtualClock({ start: T0 }) });
+  assert.equal(node.managed.stateLabel, "active", "autostart leaves the recorder active");
   return { t, fake: rcl.nodes[0]!, node };
 }
 
@@ -58,7 +62,7 @@ function at(h: Harness, dt: number, topic: string, msg: unknown): void {
 
 test("start, key presses with frames, stop -> one episode with the collector's layout", async () => {
   const dir = path.join(root, "a");
-  const h = start(dir);
+  const h = await start(dir);
   assert.equal(h.fake.subscriptions.get(RECORDER_TOPICS.image)?.options.qos, QOS_SENSOR_DATA);
   at(h, 0, RECORDER_TOPICS.instruction, { data: "Navigate to the gray basket on the left" });
   at(h, 0, RECORDER_TOPICS.episode, { data: "start 1box_hori_left_core_medium" });
@@ -101,7 +105,7 @@ test("start, key presses with frames, stop -> one episode with the collector's l
 
 test("shutdown while recording saves the episode with every frame already recorded", async () => {
   const dir = path.join(root, "b");
-  const h = start(dir, [override("capture", "interval"), override("capture_interval_s", 0.5)]);
+  const h = await start(dir, [override("capture", "interval"), override("capture_interval_s", 0.5)]);
   at(h, 0, RECORDER_TOPICS.episode, { data: "start" });
   for (let i = 0; i < 6; i++) at(h, 0.25, RECORDER_TOPICS.image, image(20 + i));
   assert.ok(h.node.recording, "still recording");
@@ -114,14 +118,15 @@ test("shutdown while recording saves the episode with every frame already record
   } finally {
     ep.close();
   }
-  // Commands after shutdown are ignored: nothing new starts.
-  at(h, 1, RECORDER_TOPICS.episode, { data: "start" });
-  assert.ok(!h.node.recording, "no episode starts after shutdown");
+  // After shutdown nothing can start a new episode: the node no longer listens.
+  assert.deepEqual([...h.fake.subscriptions.keys()], [], "every subscription is gone");
+  assert.equal(h.node.managed.stateLabel, "finalized");
+  assert.ok(!h.node.recording, "not recording");
 });
 
 test("discard and unknown commands leave no file; bad messages are logged, not thrown", async () => {
   const dir = path.join(root, "c");
-  const h = start(dir);
+  const h = await start(dir);
   at(h, 0, RECORDER_TOPICS.episode, { data: "start" });
   at(h, 0.1, RECORDER_TOPICS.image, image(1));
   at(h, 0.1, RECORDER_TOPICS.cmdVel, twist(1.15, 0));
@@ -137,10 +142,10 @@ test("discard and unknown commands leave no file; bad messages are logged, not t
   assert.deepEqual(files, [], "no file or partial left behind");
 });
 
-test("bad parameters -> refused, naming each parameter", () => {
-  const clock = { now: () => T0 };
+test("bad parameters -> refused, naming each parameter", async () => {
+  const clock = new VirtualClock({ start: T0 });
   const rcl = new FakeRcl(clock, [override("output_dir", ""), override("capture", "sometimes"), override("gzip", 12), override("hold", 0.4)]);
-  assert.throws(() => new RecorderNode({ rcl, now: clock.now }), (e: unknown) => {
+  await assert.rejects(RecorderNode.create({ rcl, scheduler: clock }), (e: unknown) => {
     assert.ok(e instanceof RecorderNodeStartError, `a start error, got ${String(e)}`);
     for (const name of ["output_dir", "capture", "gzip", "hold: unknown parameter"]) assert.match(e.message, new RegExp(name));
     return true;

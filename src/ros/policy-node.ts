@@ -1,9 +1,23 @@
 // The vla_policy node: camera + instruction + e-stop in, cmd_vel out, through the
 // same Pipeline a bag replay uses. Everything ROS-specific stays here; the
-// rclnodejs module is passed in (the real one from main.ts, a fake in tests).
+// rclnodejs module is passed in (the real one from run.ts, a fake in tests).
+//
+// A managed (lifecycle) node, as nav2's are (managed-node.ts):
+//   created:    parameters declared, lifecycle services, /diagnostics at 1 Hz
+//   configure:  parameters read and validated, model loaded and warmed up, the
+//               pipeline built, cmd_vel and ~/chunk publishers, the instruction and
+//               e-stop subscriptions (so an e-stop sent while inactive is not lost)
+//   activate:   camera subscriptions (or the camera service), the control timer,
+//               publishing; the policy's window starts empty
+//   deactivate: a final zero, then nothing more is published
+//   cleanup:    everything configure made is released, the model included, so the
+//               next configure reads the parameters (a new model path) again
+//   shutdown:   from any state: a zero first (when configured), then as cleanup
+// autostart (default true) configures and activates at start (run.ts).
 //
 //   image (Image, sensor-data QoS) ─┐
-//   image/compressed (sensor-data) ─┴─> Pipeline.onFrame (stamp = node clock at receipt)
+//   image/compressed (sensor-data) ─┼─> Pipeline.onFrame (stamp = node clock at receipt)
+//   image_service (image_source: service) ─┘
 //   instruction (String) ──> Pipeline.setInstruction
 //   estop (Bool) ──> Pipeline.setEstop
 //   Pipeline sink ──> cmd_vel (Twist, or TwistStamped when stamped:=true)
@@ -15,16 +29,22 @@
 // the watchdog timeout, and the pipeline compares stamps with its own clock (the
 // watchdog, chunk step times). Receipt time is on that clock by construction; the
 // few milliseconds of transport delay only make chunks look slightly older.
-import { Pipeline } from "../control/pipeline.js";
+import path from "node:path";
+import { Pipeline, type PipelineLogger } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
-import { PARAM_NAMES, ParamsError, modelLoadOptions, paramSpec, parseParams, type PolicyParams } from "../params/table.js";
+import { PARAM_NAMES, ParamsError, modelLoadOptions, paramSpec, parseParams, type ParamName, type PolicyParams } from "../params/table.js";
 import type { ImageMessage } from "../msgs/image.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
-import { diagnosticArray, rosLogger } from "./diagnostics.js";
+import { errorText } from "../util/errors.js";
+import { CommandStats } from "./command-stats.js";
+import { policyDiagnostics, rosLogger, type PolicyStatus } from "./diagnostics.js";
+import { ImageServiceSource } from "./image-service-source.js";
+import { STATE, type CallbackResult, type StateId } from "./lifecycle.js";
+import { ManagedNode, attempt } from "./managed-node.js";
 import {
   boolFromRos,
   commandToTwist,
@@ -34,9 +54,8 @@ import {
   stringFromRos,
   timeToSeconds,
 } from "./msg-convert.js";
-import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher } from "./rclnodejs-api.js";
-import { declareParams, type ParamDecl } from "./ros-params.js";
-import type { PipelineLogger } from "../control/pipeline.js";
+import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from "./rclnodejs-api.js";
+import { declareParams, plainValue, type ParamDecl } from "./ros-params.js";
 
 export const POLICY_NODE_NAME = "vla_policy";
 
@@ -68,7 +87,7 @@ export interface PolicyNodeOptions {
   scheduler?: Scheduler;
   /** Milliseconds to keep the process up after the final zero so the middleware sends it (default 250). */
   flushMs?: number;
-  /** Milliseconds shutdown waits for a running inference before releasing the model (default 5000). */
+  /** Milliseconds deactivate / shutdown wait for a running inference before going on (default 5000). */
   idleTimeoutMs?: number;
   /** Model loader (tests may count loads); default VlaModel.load. */
   loadModel?: (dir: string, options: LoadOptions) => Promise<VlaModel>;
@@ -76,7 +95,7 @@ export interface PolicyNodeOptions {
   diagnosticsPeriodS?: number;
 }
 
-/** The node refused to start: bad parameters or a model that does not load. */
+/** The node could not start (autostart): bad parameters or a model that does not load. */
 export class PolicyNodeStartError extends Error {
   override name = "PolicyNodeStartError";
 }
@@ -91,134 +110,113 @@ export function policyParamDecls(): ParamDecl[] {
   });
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** What configure builds and cleanup releases. */
+interface Configured {
+  params: PolicyParams;
+  model: VlaModel;
+  policy: VlaPolicy;
+  pipeline: Pipeline;
+  cmdPub: RosPublisher;
+  chunkPub: RosPublisher;
+  /** instruction and estop: kept from configure to cleanup. */
+  subscriptions: RosSubscription[];
+  /** The camera service client (image_source: service). */
+  source: ImageServiceSource | null;
 }
 
 export class PolicyNode {
   readonly node: RosNode;
-  readonly params: PolicyParams;
-  readonly pipeline: Pipeline;
   readonly scheduler: Scheduler;
+  readonly managed: ManagedNode;
+  private readonly opts: PolicyNodeOptions;
   private readonly log: PipelineLogger;
-  private readonly cmdPub: RosPublisher;
-  private readonly chunkPub: RosPublisher;
   private readonly diagPub: RosPublisher;
-  private readonly flushMs: number;
-  private readonly idleTimeoutMs: number;
-  private readonly diagPeriodS: number;
-  private diagTimer: Timer | null = null;
-  private closing: Promise<void> | null = null;
+  private readonly diagTimer: Timer;
+  /** Declared values and the names of overrides no parameter matches (refused at configure). */
+  private readonly foreign: Record<string, unknown>;
+  private readonly autostartValue: boolean;
+  private cfg: Configured | null = null;
+  private cameraSubs: RosSubscription[] = [];
+  /** cmd_vel and ~/chunk are published only while active (a lifecycle publisher's rule). */
+  private publishing = false;
+  private stats = new CommandStats();
+  private startError: string | null = null;
   private callbackErrors = 0;
+  private closing: Promise<void> | null = null;
   /** The last instruction checked against the training token counts, so each is warned about once. */
   private checkedInstruction: string | null = null;
 
-  private constructor(
-    node: RosNode,
-    params: PolicyParams,
-    private readonly model: VlaModel,
-    opts: PolicyNodeOptions,
-  ) {
-    this.node = node;
-    this.params = params;
-    this.log = rosLogger(node.getLogger());
-    this.flushMs = opts.flushMs ?? 250;
-    this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
-    this.diagPeriodS = opts.diagnosticsPeriodS ?? 1;
-    this.scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
-    this.cmdPub = node.createPublisher(params.stamped ? MSG.twistStamped : MSG.twist, POLICY_TOPICS.cmdVel, { qos: QOS_DEFAULT });
-    this.chunkPub = node.createPublisher(MSG.string, POLICY_TOPICS.chunk, { qos: QOS_DEFAULT });
-    this.diagPub = node.createPublisher(MSG.diagnostics, POLICY_TOPICS.diagnostics, { qos: QOS_DEFAULT });
-    this.pipeline = new Pipeline({
-      policy: new VlaPolicy(model, { windowFill: params.window_fill }),
-      scheduler: this.scheduler,
-      params,
-      sink: (cmd) => this.publishCommand(cmd),
-      onChunk: (c) => this.publishChunk(c),
-      logger: this.log,
-    });
-
-    // Sensor-data QoS (best effort) for cameras: a reliable subscription would not
-    // match a best-effort camera publisher at all, and a late frame is worthless anyway.
-    node.createSubscription(MSG.image, POLICY_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
-      this.guarded("image", () => this.onImage(imageFromRos(msg))),
-    );
-    node.createSubscription(MSG.compressed, POLICY_TOPICS.compressed, { qos: QOS_SENSOR_DATA }, (msg) =>
-      this.guarded("image/compressed", () => this.onImage(compressedImageFromRos(msg))),
-    );
-    node.createSubscription(MSG.string, POLICY_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
-      this.guarded("instruction", () => this.setInstruction(stringFromRos(msg)), () => this.pipeline.setInstruction("")),
-    );
-    node.createSubscription(MSG.bool, POLICY_TOPICS.estop, { qos: QOS_DEFAULT }, (msg) =>
-      // A broken e-stop message is treated as pressed: when in doubt, stop.
-      this.guarded("estop", () => this.pipeline.setEstop(boolFromRos(msg)), () => this.pipeline.setEstop(true)),
-    );
-    // The instruction parameter is the first instruction the robot acts on.
-    this.warnTokenCount(params.instruction);
-  }
-
-  /**
-   * Declares and validates the parameters, loads the model and builds the
-   * pipeline (not started). Throws PolicyNodeStartError naming the bad parameters
-   * or the model problem.
-   */
-  static async create(opts: PolicyNodeOptions): Promise<PolicyNode> {
+  /** Declares the parameters and offers the lifecycle services; the node is unconfigured. */
+  constructor(opts: PolicyNodeOptions) {
+    this.opts = opts;
     const node = opts.node ?? opts.rcl.createNode(POLICY_NODE_NAME);
-    let params: PolicyParams;
+    this.node = node;
+    this.log = rosLogger(node.getLogger());
+    this.scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
+    let declared: Record<string, unknown>;
     try {
-      params = parseParams(declareParams(opts.rcl, node, policyParamDecls()));
-      if (params.model.trim() === "") throw new ParamsError(["model: expected the path of a model folder (e.g. model:=/path/to/models/mobile_vla), got \"\""]);
+      declared = declareParams(opts.rcl, node, policyParamDecls());
     } catch (e) {
       throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: refusing to start: ${errorText(e)}`, { cause: e });
     }
-    let model: VlaModel;
-    try {
-      const load = opts.loadModel ?? ((dir: string, o: LoadOptions) => VlaModel.load(dir, o));
-      model = await load(params.model, modelLoadOptions(params));
-    } catch (e) {
-      throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: model ${JSON.stringify(params.model)} did not load: ${errorText(e)}`, { cause: e });
-    }
-    const n = new PolicyNode(node, params, model, opts);
-    n.log.info("vla_policy ready", {
-      model: params.model, precision: params.precision, provider: params.provider, frame_interval_s: n.pipeline.frameIntervalS,
-      control_rate_hz: params.control_rate_hz, stamped: params.stamped,
+    const known = new Set<string>(PARAM_NAMES);
+    this.foreign = Object.fromEntries(Object.entries(declared).filter(([k]) => !known.has(k)));
+    const autostart = paramSpec("autostart").parse(declared.autostart);
+    if (!autostart.ok) throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: refusing to start: autostart: expected ${autostart.expected}`);
+    this.autostartValue = autostart.value as boolean;
+    this.diagPub = node.createPublisher(MSG.diagnostics, POLICY_TOPICS.diagnostics, { qos: QOS_DEFAULT });
+    this.managed = new ManagedNode(node, this.scheduler, this.log, {
+      onConfigure: () => this.onConfigure(),
+      onActivate: () => this.onActivate(),
+      onDeactivate: () => this.onDeactivate(),
+      onCleanup: () => this.onCleanup(),
+      onShutdown: (from) => this.onShutdown(from),
+      onError: (from) => this.onError(from),
     });
-    return n;
-  }
-
-  /** Starts the control and sampling timers and the diagnostics. */
-  start(): void {
-    if (this.closing) throw new Error("vla_policy: start after shutdown");
-    this.pipeline.start();
-    this.diagTimer ??= this.scheduler.every(this.diagPeriodS, () => this.guarded("diagnostics", () => this.publishDiagnostics()));
+    this.managed.watchParameters(known, (name, value) => {
+      const r = paramSpec(name as ParamName).parse(value);
+      return r.ok ? null : `expected ${r.expected}`;
+    });
+    this.diagTimer = this.scheduler.every(this.opts.diagnosticsPeriodS ?? 1, () => this.guarded("diagnostics", () => this.publishDiagnostics()));
   }
 
   /**
-   * Stops the pipeline, which publishes the final zero command, waits for a
-   * running inference and for the middleware to send the zero, then releases the
-   * model. Idempotent. The caller destroys the node and shuts rclnodejs down.
+   * The node as `ros2 run` starts it: created, then configured and activated when
+   * autostart is true. Throws PolicyNodeStartError naming the bad parameters or the
+   * model problem (the node is left unconfigured; shut it down).
    */
-  shutdown(): Promise<void> {
-    this.closing ??= (async () => {
-      this.diagTimer?.cancel();
-      this.diagTimer = null;
-      this.pipeline.stop();
-      this.guarded("diagnostics", () => this.publishDiagnostics());
-      // An inference still running finishes on the scheduler's clock; bounded so a
-      // hung session cannot keep a stopped robot's process alive forever.
-      let timer: NodeJS.Timeout | undefined;
-      const idle = await Promise.race([
-        this.pipeline.whenIdle().then(() => true),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.idleTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-      if (!idle) this.log.warn("an inference was still running at shutdown; not waiting for it", { waited_ms: this.idleTimeoutMs });
-      // rcl_publish hands the message to the middleware synchronously, but DDS sends
-      // it from its own threads: exiting at once can lose the robot's last stop.
-      if (this.flushMs > 0) await new Promise((r) => setTimeout(r, this.flushMs));
-      await this.model.close().catch((e: unknown) => this.log.warn("model close failed", { error: errorText(e) }));
-    })();
-    return this.closing;
+  static async create(opts: PolicyNodeOptions): Promise<PolicyNode> {
+    const n = new PolicyNode(opts);
+    if (n.autostart) await n.startup();
+    return n;
+  }
+
+  /** The autostart parameter, read when the node was created. */
+  get autostart(): boolean {
+    return this.autostartValue;
+  }
+
+  /** configure + activate; throws PolicyNodeStartError with the reason when either fails. */
+  async startup(): Promise<void> {
+    try {
+      await this.managed.startup(() => this.startError ?? "see the log");
+    } catch (e) {
+      throw new PolicyNodeStartError(errorText(e), { cause: e });
+    }
+  }
+
+  /** The parameters read at configure; null while unconfigured. */
+  get params(): PolicyParams | null {
+    return this.cfg?.params ?? null;
+  }
+
+  /** The pipeline built at configure; null while unconfigured. */
+  get pipeline(): Pipeline | null {
+    return this.cfg?.pipeline ?? null;
+  }
+
+  get lifecycleState(): string {
+    return this.managed.stateLabel;
   }
 
   /** Callback errors logged so far (a test hook and a diagnostics figure). */
@@ -226,8 +224,207 @@ export class PolicyNode {
     return this.callbackErrors;
   }
 
+  /**
+   * Process exit: shuts down from whatever state the node is in (a zero is
+   * published first when configured), waits for the middleware to send it, and
+   * releases everything. Idempotent. The caller destroys the node and shuts
+   * rclnodejs down.
+   */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.managed.shutdown();
+      this.diagTimer.cancel();
+      this.guarded("diagnostics", () => this.publishDiagnostics());
+      // rcl_publish hands the message to the middleware synchronously, but DDS sends
+      // it from its own threads: exiting at once can lose the robot's last stop.
+      const flushMs = this.opts.flushMs ?? 250;
+      if (flushMs > 0) await new Promise((r) => setTimeout(r, flushMs));
+      this.managed.destroy();
+    })();
+    return this.closing;
+  }
+
+  // ---- lifecycle callbacks -------------------------------------------------
+
+  private onConfigure(): Promise<CallbackResult> {
+    return this.recordStart("configure", async () => {
+      const params = this.readParams();
+      const load = this.opts.loadModel ?? ((dir: string, o: LoadOptions) => VlaModel.load(dir, o));
+      let model: VlaModel;
+      try {
+        model = await load(params.model, modelLoadOptions(params));
+      } catch (e) {
+        throw new Error(`model ${JSON.stringify(params.model)} did not load: ${errorText(e)}`, { cause: e });
+      }
+      try {
+        this.cfg = this.build(params, model);
+      } catch (e) {
+        await model.close().catch(() => undefined);
+        throw e;
+      }
+      this.stats = new CommandStats();
+      this.log.info("vla_policy configured", {
+        model: params.model, precision: model.precision, provider: params.provider, frame_interval_s: this.cfg.pipeline.frameIntervalS,
+        control_rate_hz: params.control_rate_hz, stamped: params.stamped, image_source: params.image_source,
+      });
+      // The instruction parameter is the first instruction the robot acts on.
+      this.warnTokenCount(params.instruction);
+    });
+  }
+
+  private onActivate(): Promise<CallbackResult> {
+    return this.recordStart("activate", () => {
+      const c = this.configured();
+      // The window held features of a view from before the node was inactive.
+      c.policy.reset();
+      this.publishing = true;
+      c.pipeline.start();
+      if (c.source) c.source.start();
+      else this.subscribeCamera(c);
+      this.log.info("vla_policy active", { image_source: c.params.image_source });
+    });
+  }
+
+  private async onDeactivate(): Promise<CallbackResult> {
+    // Errors here go to on_error, which releases everything: a node half-deactivated must not drive.
+    return attempt(this.log, "deactivate", () => this.stopDriving(), { result: "error" });
+  }
+
+  private async onCleanup(): Promise<CallbackResult> {
+    return attempt(this.log, "cleanup", () => this.release(), { result: "error" });
+  }
+
+  private async onShutdown(from: StateId): Promise<CallbackResult> {
+    return attempt(this.log, "shutdown", async () => {
+      if (from === STATE.ACTIVE) await this.stopDriving();
+      else if (this.cfg) this.publishZero();
+      await this.release();
+    });
+  }
+
+  private async onError(from: StateId): Promise<CallbackResult> {
+    return attempt(this.log, "error processing", async () => {
+      if (this.publishing || from === STATE.ACTIVE) await this.stopDriving();
+      else if (this.cfg) this.publishZero();
+      await this.release();
+    });
+  }
+
+  // ---- configure / activate building blocks --------------------------------
+
+  /** The declared parameters' current values (set since declaration included) through the table's parser. */
+  private readParams(): PolicyParams {
+    const raw: Record<string, unknown> = { ...this.foreign };
+    for (const name of PARAM_NAMES) raw[name] = plainValue(this.node.getParameter(name));
+    const params = parseParams(raw);
+    if (params.model.trim() === "") throw new ParamsError(["model: expected the path of a model folder (e.g. model:=/path/to/models/mobile_vla), got \"\""]);
+    return params;
+  }
+
+  private build(params: PolicyParams, model: VlaModel): Configured {
+    const node = this.node;
+    const policy = new VlaPolicy(model, { windowFill: params.window_fill });
+    const cmdPub = node.createPublisher(params.stamped ? MSG.twistStamped : MSG.twist, POLICY_TOPICS.cmdVel, { qos: QOS_DEFAULT });
+    const chunkPub = node.createPublisher(MSG.string, POLICY_TOPICS.chunk, { qos: QOS_DEFAULT });
+    const pipeline = new Pipeline({
+      policy,
+      scheduler: this.scheduler,
+      params,
+      sink: (cmd) => this.publishCommand(cmd),
+      onChunk: (c) => this.publishChunk(c),
+      logger: this.log,
+    });
+    const subscriptions = [
+      node.createSubscription(MSG.string, POLICY_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
+        this.guarded("instruction", () => this.setInstruction(stringFromRos(msg)), () => this.cfg?.pipeline.setInstruction("")),
+      ),
+      node.createSubscription(MSG.bool, POLICY_TOPICS.estop, { qos: QOS_DEFAULT }, (msg) =>
+        // A broken e-stop message is treated as pressed: when in doubt, stop.
+        this.guarded("estop", () => this.cfg?.pipeline.setEstop(boolFromRos(msg)), () => this.cfg?.pipeline.setEstop(true)),
+      ),
+    ];
+    const source =
+      params.image_source === "service"
+        ? new ImageServiceSource({
+            node, scheduler: this.scheduler, service: params.image_service, type: params.image_service_type,
+            intervalS: pipeline.frameIntervalS, timeoutS: params.watchdog_timeout_s, log: this.log,
+            onImage: (image, stamp) => this.guarded("image_service", () => this.cfg?.pipeline.onFrame({ stamp, image })),
+          })
+        : null;
+    return { params, model, policy, pipeline, cmdPub, chunkPub, subscriptions, source };
+  }
+
+  private subscribeCamera(c: Configured): void {
+    // Sensor-data QoS (best effort) for cameras: a reliable subscription would not
+    // match a best-effort camera publisher at all, and a late frame is worthless anyway.
+    this.cameraSubs = [
+      this.node.createSubscription(MSG.image, POLICY_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
+        this.guarded("image", () => this.onImage(c, imageFromRos(msg))),
+      ),
+      this.node.createSubscription(MSG.compressed, POLICY_TOPICS.compressed, { qos: QOS_SENSOR_DATA }, (msg) =>
+        this.guarded("image/compressed", () => this.onImage(c, compressedImageFromRos(msg))),
+      ),
+    ];
+  }
+
+  /**
+   * Stops taking frames, stops the pipeline (which publishes the final zero, while
+   * publishing is still open), closes publishing and waits, bounded, for a running
+   * inference so the model is free for cleanup or the next activation.
+   */
+  private async stopDriving(): Promise<void> {
+    for (const s of this.cameraSubs.splice(0)) this.node.destroySubscription(s);
+    const c = this.cfg;
+    c?.source?.stop();
+    c?.pipeline.stop();
+    this.publishing = false;
+    if (c) await this.idle(c.pipeline);
+  }
+
+  private async idle(pipeline: Pipeline): Promise<void> {
+    // An inference still running finishes on the scheduler's clock; bounded so a
+    // hung session cannot keep a stopped robot's process in a transition forever.
+    const ms = this.opts.idleTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      pipeline.whenIdle().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+    clearTimeout(timer);
+    if (!idle) this.log.warn("an inference was still running; not waiting for it", { waited_ms: ms });
+  }
+
+  /** Releases what configure made, the model last. */
+  private async release(): Promise<void> {
+    const c = this.cfg;
+    if (!c) return;
+    this.cfg = null;
+    for (const s of c.subscriptions) this.node.destroySubscription(s);
+    c.source?.destroy();
+    this.node.destroyPublisher(c.cmdPub);
+    this.node.destroyPublisher(c.chunkPub);
+    await c.model.close().catch((e: unknown) => this.log.warn("model close failed", { error: errorText(e) }));
+  }
+
+  private configured(): Configured {
+    if (!this.cfg) throw new Error("not configured");
+    return this.cfg;
+  }
+
+  /** configure / activate: a failure's reason is kept for autostart's error and the diagnostics. */
+  private async recordStart(what: string, fn: () => Promise<void> | void): Promise<CallbackResult> {
+    const r = await attempt(this.log, what, fn, { onFailure: (m) => (this.startError = m) });
+    if (r === "success") this.startError = null;
+    // A failed transition returns to its start state with nothing of it left behind.
+    else if (what === "configure") await this.release();
+    else await this.stopDriving();
+    return r;
+  }
+
+  // ---- messages ------------------------------------------------------------
+
   private setInstruction(text: string): void {
-    this.pipeline.setInstruction(text);
+    this.cfg?.pipeline.setInstruction(text);
     this.warnTokenCount(text);
   }
 
@@ -238,19 +435,20 @@ export class PolicyNode {
    */
   private warnTokenCount(text: string): void {
     const instruction = text.trim();
-    if (instruction === "" || instruction === this.checkedInstruction) return;
+    const model = this.cfg?.model;
+    if (!model || instruction === "" || instruction === this.checkedInstruction) return;
     this.checkedInstruction = instruction;
     let warning: string | null;
     try {
-      warning = instructionTokenWarning(this.model.manifest, this.model.tokenizer.encode(instruction));
+      warning = instructionTokenWarning(model.manifest, model.tokenizer.encode(instruction));
     } catch {
       return; // an instruction that does not tokenise is refused, and logged, by the pipeline
     }
     if (warning) this.log.warn(warning);
   }
 
-  private onImage(image: ImageMessage): void {
-    this.pipeline.onFrame({ stamp: this.scheduler.now(), image });
+  private onImage(c: Configured, image: ImageMessage): void {
+    c.pipeline.onFrame({ stamp: this.scheduler.now(), image });
   }
 
   /**
@@ -277,21 +475,49 @@ export class PolicyNode {
   }
 
   private publishCommand(cmd: Command): void {
-    const p = this.params;
-    this.cmdPub.publish(p.stamped ? commandToTwistStamped(cmd, cmd.t, p.frame_id) : commandToTwist(cmd));
+    const c = this.cfg;
+    if (!c || !this.publishing) return;
+    this.stats.observe(cmd);
+    const p = c.params;
+    c.cmdPub.publish(p.stamped ? commandToTwistStamped(cmd, cmd.t, p.frame_id) : commandToTwist(cmd));
   }
 
-  private publishChunk(c: ActionChunk): void {
+  /** A zero on cmd_vel outside the pipeline: shutdown of a configured node that is not driving. */
+  private publishZero(): void {
+    const c = this.configured();
+    const t = this.scheduler.now();
+    const zero: Command = { t, linear_x: 0, linear_y: 0, angular_z: 0, reason: "shutdown", target_x: 0, target_y: 0, chunk_stamp: null, step: null };
+    c.cmdPub.publish(c.params.stamped ? commandToTwistStamped(zero, t, c.params.frame_id) : commandToTwist(zero));
+  }
+
+  private publishChunk(chunk: ActionChunk): void {
+    const c = this.cfg;
+    if (!c || !this.publishing) return;
     // JSON on std_msgs/String: readable with `ros2 topic echo`, and it carries the
     // stamp, step length and validity that a Float32MultiArray layout would have to encode.
-    const data = JSON.stringify({ stamp: c.stamp, step_s: c.stepS, invalid: c.invalid, actions: c.actions, class_ids: c.classIds ?? null });
-    this.chunkPub.publish({ data });
+    const data = JSON.stringify({ stamp: chunk.stamp, step_s: chunk.stepS, invalid: chunk.invalid, actions: chunk.actions, class_ids: chunk.classIds ?? null });
+    c.chunkPub.publish({ data });
+  }
+
+  /** What /diagnostics reports now. */
+  status(): PolicyStatus {
+    const c = this.cfg;
+    const counters = c?.policy.counters();
+    return {
+      lifecycle: this.managed.stateLabel,
+      startError: this.startError,
+      pipeline: c?.pipeline.diagnostics() ?? null,
+      watchdogTimeoutS: c?.params.watchdog_timeout_s ?? null,
+      camera: c ? { source: c.params.image_source, service: c.source?.status() ?? null } : null,
+      model: c ? { name: c.model.manifest.name !== "unnamed" ? c.model.manifest.name : path.basename(c.params.model), precision: c.model.precision } : null,
+      stops: this.stats.stopCounts(),
+      chunkAgeS: this.stats.chunkAgeS,
+      backbonePassesPerFrame: counters && counters.frames > 0 ? counters.backboneRuns / counters.frames : null,
+      callbackErrors: this.callbackErrors,
+    };
   }
 
   private publishDiagnostics(): void {
-    const d = this.pipeline.diagnostics();
-    const msg = diagnosticArray(d, this.node.name(), this.scheduler.now());
-    msg.status[0]?.values.push({ key: "callback_errors", value: String(this.callbackErrors) });
-    this.diagPub.publish(msg);
+    this.diagPub.publish(policyDiagnostics(this.status(), this.node.name(), this.scheduler.now()));
   }
 }

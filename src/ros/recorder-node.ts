@@ -4,31 +4,39 @@
 // ("start", "start <scenario>", "stop", "discard"), which the teleop's n / m keys
 // publish.
 //
+// A managed (lifecycle) node like vla_policy (managed-node.ts): configure reads and
+// validates the parameters and builds the episode state machine; activate
+// subscribes; deactivate saves the episode being recorded (never lost) and
+// unsubscribes; cleanup drops the state machine, so a new output_dir applies at the
+// next configure; shutdown saves from any state. autostart (default true) does
+// configure + activate at start.
+//
 // Every event is timed by the node clock at receipt (the camera's header stamp
 // may come from another machine's clock, and the commands carry none), so the
 // "frame after the command" rule compares times on one clock.
 import type { ChannelOrder } from "../model/manifest.js";
-import { checkScenario } from "../episodes/episode-name.js";
 import { writerSinkFactory } from "../episodes/episode-sink.js";
-import {
-  EpisodeStateMachine,
-  type CapturePolicy,
-  type EpisodeCommand,
-  type EpisodeTransition,
-} from "../episodes/episode-state.js";
+import { captureOptionProblems, writerOptionProblems } from "../episodes/episode-options.js";
+import { EpisodeStateMachine, type CapturePolicy, type EpisodeTransition } from "../episodes/episode-state.js";
+import { EpisodeCommandError, parseEpisodeCommand } from "../mobile-vla/episode-command.js";
+import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
+import { NODE_TOPICS } from "../mobile-vla/topics.js";
+import { WallScheduler, type Scheduler } from "../control/clock.js";
 import type { PipelineLogger } from "../control/pipeline.js";
 import { rosLogger } from "./diagnostics.js";
+import type { CallbackResult } from "./lifecycle.js";
+import { ManagedNode, attempt } from "./managed-node.js";
 import { imageFromRos, stringFromRos, timeToSeconds, twistActionFromRos } from "./msg-convert.js";
-import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode } from "./rclnodejs-api.js";
-import { declareParams, type ParamDecl } from "./ros-params.js";
+import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosSubscription } from "./rclnodejs-api.js";
+import { declareParams, plainValue, type ParamDecl } from "./ros-params.js";
 
 export const RECORDER_NODE_NAME = "episode_recorder";
 
 export const RECORDER_TOPICS = {
-  image: "image",
-  cmdVel: "cmd_vel",
-  instruction: "instruction",
-  episode: "episode",
+  image: NODE_TOPICS.image,
+  cmdVel: NODE_TOPICS.cmdVel,
+  instruction: NODE_TOPICS.instruction,
+  episode: NODE_TOPICS.episode,
 } as const;
 
 export interface RecorderParams {
@@ -41,16 +49,19 @@ export interface RecorderParams {
   channel_order: ChannelOrder;
   /** gzip level 0..9 for images (0 = off). */
   gzip: number;
+  /** Configure and activate at start. */
+  autostart: boolean;
 }
 
 export const RECORDER_DEFAULTS: Readonly<RecorderParams> = Object.freeze({
   output_dir: "",
   capture: "on_action",
   capture_interval_s: 1.0,
-  hold_s: 0.4,
+  hold_s: TELEOP_HOLD_S,
   scenario: "",
   channel_order: "bgr",
   gzip: 0,
+  autostart: true,
 });
 
 export const RECORDER_PARAM_DECLS: readonly ParamDecl[] = [
@@ -61,6 +72,7 @@ export const RECORDER_PARAM_DECLS: readonly ParamDecl[] = [
   { name: "scenario", default: RECORDER_DEFAULTS.scenario },
   { name: "channel_order", default: RECORDER_DEFAULTS.channel_order },
   { name: "gzip", default: RECORDER_DEFAULTS.gzip, integer: true },
+  { name: "autostart", default: RECORDER_DEFAULTS.autostart },
 ];
 
 export class RecorderNodeStartError extends Error {
@@ -79,98 +91,129 @@ export function parseRecorderParams(raw: Record<string, unknown>): RecorderParam
     return RECORDER_DEFAULTS[name] as T;
   };
   const isStr = (v: unknown): v is string => typeof v === "string";
-  const isPos = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
+  const isNum = (v: unknown): v is number => typeof v === "number";
   const p: RecorderParams = {
     output_dir: get("output_dir", (v): v is string => isStr(v) && v.trim() !== "", "a folder path (output_dir:=/data/episodes)"),
-    capture: get("capture", (v): v is CapturePolicy => v === "on_action" || v === "interval", 'one of "on_action", "interval"'),
-    capture_interval_s: get("capture_interval_s", isPos, "a number of seconds > 0"),
-    hold_s: get("hold_s", isPos, "a number of seconds > 0"),
+    capture: get("capture", isStr, 'one of "on_action", "interval"') as CapturePolicy,
+    capture_interval_s: get("capture_interval_s", isNum, "a number of seconds"),
+    hold_s: get("hold_s", isNum, "a number of seconds"),
     scenario: get("scenario", isStr, "a string"),
-    channel_order: get("channel_order", (v): v is ChannelOrder => v === "bgr" || v === "rgb", 'one of "bgr", "rgb"'),
-    gzip: get("gzip", (v): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 9, "an integer 0..9 (0 = off)"),
+    channel_order: get("channel_order", isStr, 'one of "bgr", "rgb"') as ChannelOrder,
+    gzip: get("gzip", isNum, "an integer 0..9 (0 = off)"),
+    autostart: get("autostart", (v): v is boolean => typeof v === "boolean", "true or false"),
   };
-  if (p.scenario !== "") {
-    try {
-      checkScenario(p.scenario);
-    } catch (e) {
-      problems.push(`scenario: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (problems.length) throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: invalid parameters:\n  - ${problems.join("\n  - ")}`);
+  // The values' rules are the state machine's and the writer's own, so the node
+  // refuses at start exactly what would fail later.
+  problems.push(
+    ...captureOptionProblems({ capture: p.capture, captureIntervalS: p.capture_interval_s, holdS: p.hold_s }),
+    ...writerOptionProblems(
+      { scenario: p.scenario === "" ? null : p.scenario, channelOrder: p.channel_order, gzip: p.gzip },
+      { scenario: "scenario", channelOrder: "channel_order", gzip: "gzip", flushEvery: "flush_every" },
+    ),
+  );
+  if (problems.length) throw new RecorderNodeStartError(`invalid parameters:\n  - ${problems.join("\n  - ")}`);
   return p;
 }
 
 export interface RecorderNodeOptions {
   rcl: Rclnodejs;
   node?: RosNode;
-  /** Clock seconds; default the node's clock. */
+  /** Timers (the bond's heartbeats); default a WallScheduler on the node's clock. */
+  scheduler?: Scheduler;
+  /** Clock seconds for episode events; default the scheduler's. */
   now?: () => number;
 }
 
-/** `start`, `start <scenario>`, `stop`, `discard`. */
-function parseEpisodeCommand(text: string): { command: EpisodeCommand; scenario?: string } | null {
-  const [word, ...rest] = text.trim().split(/\s+/);
-  if (word === "start") return rest.length ? { command: "start", scenario: checkScenario(rest.join("_")) } : { command: "start" };
-  if (word === "stop" || word === "discard") return { command: word };
-  return null;
+/** What configure builds and cleanup releases. */
+interface Configured {
+  params: RecorderParams;
+  state: EpisodeStateMachine;
 }
 
 export class RecorderNode {
   readonly node: RosNode;
-  readonly params: RecorderParams;
-  readonly state: EpisodeStateMachine;
+  readonly managed: ManagedNode;
   private readonly log: PipelineLogger;
   private readonly now: () => number;
-  /** Saves and discards still being written; shutdown waits for them. */
+  private readonly autostartValue: boolean;
+  /** Overrides no parameter matches (a misspelt name), refused at configure. */
+  private readonly foreign: Record<string, unknown>;
+  private cfg: Configured | null = null;
+  private subscriptions: RosSubscription[] = [];
+  /** Saves and discards still being written; deactivate and shutdown wait for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Every path saved, in order (for logs and tests). */
   readonly saved: string[] = [];
+  private startError: string | null = null;
   private closing: Promise<void> | null = null;
 
+  /** Declares and checks the parameters and offers the lifecycle services; the node is unconfigured. */
   constructor(opts: RecorderNodeOptions) {
     const node = opts.node ?? opts.rcl.createNode(RECORDER_NODE_NAME);
     this.node = node;
     this.log = rosLogger(node.getLogger());
-    this.params = parseRecorderParams(declareParams(opts.rcl, node, RECORDER_PARAM_DECLS));
-    this.now = opts.now ?? (() => timeToSeconds(node.now()));
-    const p = this.params;
-    const sinks = writerSinkFactory(p.output_dir, {
-      channelOrder: p.channel_order,
-      gzip: p.gzip,
-      onError: (e) => this.log.error("episode frame not written", { error: e.message }),
-      onSaved: (path) => {
-        this.saved.push(path);
-        this.log.info("episode saved", { path });
-      },
+    // Only autostart is read now; the rest is read and checked at configure.
+    const declared = declareParams(opts.rcl, node, RECORDER_PARAM_DECLS);
+    const names = new Set(RECORDER_PARAM_DECLS.map((d) => d.name));
+    this.foreign = Object.fromEntries(Object.entries(declared).filter(([k]) => !names.has(k)));
+    const autostart = declared.autostart;
+    if (typeof autostart !== "boolean") {
+      throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: autostart: expected true or false, got ${JSON.stringify(autostart)}`);
+    }
+    this.autostartValue = autostart;
+    const scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
+    this.now = opts.now ?? (() => scheduler.now());
+    this.managed = new ManagedNode(node, scheduler, this.log, {
+      onConfigure: () => this.onConfigure(),
+      onActivate: () => this.onActivate(),
+      onDeactivate: () => attempt(this.log, "deactivate", () => this.stopRecording(), { result: "error" }),
+      onCleanup: () => attempt(this.log, "cleanup", () => void (this.cfg = null)),
+      onShutdown: () => this.onShutdown(),
+      onError: () => this.onShutdown(),
     });
-    this.state = new EpisodeStateMachine(sinks, {
-      capture: p.capture,
-      captureIntervalS: p.capture_interval_s,
-      holdS: p.hold_s,
-      scenario: p.scenario === "" ? null : p.scenario,
-      onError: (e) => this.log.error("episode error", { error: e.message }),
+    this.managed.watchParameters(names, (name, value) => {
+      try {
+        parseRecorderParams({ ...this.readRaw(), [name]: value });
+        return null;
+      } catch (e) {
+        const lines = (e instanceof Error ? e.message : String(e)).split("\n").filter((l) => l.includes(`${name}:`));
+        return lines.map((l) => l.replace(/^\s*- /, "")).join("; ") || null;
+      }
     });
+  }
 
-    node.createSubscription("sensor_msgs/msg/Image", RECORDER_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
-      this.guarded("image", () => this.state.onImage(this.now(), imageFromRos(msg))),
-    );
-    node.createSubscription("geometry_msgs/msg/Twist", RECORDER_TOPICS.cmdVel, { qos: QOS_DEFAULT }, (msg) =>
-      this.guarded("cmd_vel", () => this.state.onCommand(this.now(), twistActionFromRos(msg))),
-    );
-    node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
-      this.guarded("instruction", () => {
-        const text = stringFromRos(msg).trim();
-        this.state.setInstruction(text === "" ? null : text);
-      }),
-    );
-    node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.episode, { qos: QOS_DEFAULT }, (msg) =>
-      this.guarded("episode", () => this.onEpisodeText(stringFromRos(msg))),
-    );
-    this.log.info("episode_recorder ready", { output_dir: p.output_dir, capture: p.capture });
+  /** The node as `ros2 run` starts it: created, then configured and activated when autostart is true. */
+  static async create(opts: RecorderNodeOptions): Promise<RecorderNode> {
+    const n = new RecorderNode(opts);
+    if (n.autostart) await n.startup();
+    return n;
+  }
+
+  get autostart(): boolean {
+    return this.autostartValue;
+  }
+
+  /** configure + activate; throws RecorderNodeStartError with the reason when either fails. */
+  async startup(): Promise<void> {
+    try {
+      await this.managed.startup(() => this.startError ?? "see the log");
+    } catch (e) {
+      throw new RecorderNodeStartError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+  }
+
+  /** The parameters read at configure; null while unconfigured. */
+  get params(): RecorderParams | null {
+    return this.cfg?.params ?? null;
+  }
+
+  /** The episode state machine built at configure; null while unconfigured. */
+  get state(): EpisodeStateMachine | null {
+    return this.cfg?.state ?? null;
   }
 
   get recording(): boolean {
-    return this.state.recording;
+    return this.cfg?.state.recording ?? false;
   }
 
   /** Resolves when every save / discard started so far has finished (failures are logged, not thrown). */
@@ -178,26 +221,112 @@ export class RecorderNode {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Ends an episode being recorded (saved, never lost) and waits for every write. Idempotent. */
+  /** Process exit: an episode being recorded is saved, never lost; waits for every write. Idempotent. */
   shutdown(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.state.recording) {
-        this.log.info("shutting down while recording: saving the episode");
-        this.handle(this.state.onEpisodeCommand(this.now(), "stop"));
-      }
+      await this.managed.shutdown();
       await this.settled();
+      this.managed.destroy();
     })();
     return this.closing;
   }
 
+  private readRaw(): Record<string, unknown> {
+    const raw: Record<string, unknown> = { ...this.foreign };
+    for (const d of RECORDER_PARAM_DECLS) raw[d.name] = plainValue(this.node.getParameter(d.name));
+    return raw;
+  }
+
+  private async onConfigure(): Promise<CallbackResult> {
+    const r = await attempt(this.log, "configure", () => {
+      const p = parseRecorderParams(this.readRaw());
+      const sinks = writerSinkFactory(p.output_dir, {
+        channelOrder: p.channel_order,
+        gzip: p.gzip,
+        onError: (e) => this.log.error("episode frame not written", { error: e.message }),
+        onSaved: (path) => {
+          this.saved.push(path);
+          this.log.info("episode saved", { path });
+        },
+      });
+      const state = new EpisodeStateMachine(sinks, {
+        capture: p.capture,
+        captureIntervalS: p.capture_interval_s,
+        holdS: p.hold_s,
+        scenario: p.scenario === "" ? null : p.scenario,
+        onError: (e) => this.log.error("episode error", { error: e.message }),
+      });
+      this.cfg = { params: p, state };
+      this.log.info("episode_recorder configured", { output_dir: p.output_dir, capture: p.capture });
+    }, { onFailure: (m) => (this.startError = m) });
+    if (r === "success") this.startError = null;
+    return r;
+  }
+
+  private async onActivate(): Promise<CallbackResult> {
+    const r = await attempt(this.log, "activate", () => {
+      const node = this.node;
+      const state = () => this.cfg?.state;
+      this.subscriptions = [
+        node.createSubscription("sensor_msgs/msg/Image", RECORDER_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
+          this.guarded("image", () => state()?.onImage(this.now(), imageFromRos(msg))),
+        ),
+        node.createSubscription("geometry_msgs/msg/Twist", RECORDER_TOPICS.cmdVel, { qos: QOS_DEFAULT }, (msg) =>
+          this.guarded("cmd_vel", () => state()?.onCommand(this.now(), twistActionFromRos(msg))),
+        ),
+        node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
+          this.guarded("instruction", () => {
+            const text = stringFromRos(msg).trim();
+            state()?.setInstruction(text === "" ? null : text);
+          }),
+        ),
+        node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.episode, { qos: QOS_DEFAULT }, (msg) =>
+          this.guarded("episode", () => this.onEpisodeText(stringFromRos(msg))),
+        ),
+      ];
+      this.log.info("episode_recorder active");
+    }, { onFailure: (m) => (this.startError = m) });
+    if (r === "success") this.startError = null;
+    else this.unsubscribe();
+    return r;
+  }
+
+  private async onShutdown(): Promise<CallbackResult> {
+    return attempt(this.log, "shutdown", async () => {
+      await this.stopRecording();
+      this.cfg = null;
+    });
+  }
+
+  private unsubscribe(): void {
+    for (const s of this.subscriptions.splice(0)) this.node.destroySubscription(s);
+  }
+
+  /** No more messages; the episode being recorded is saved and every write waited for. */
+  private async stopRecording(): Promise<void> {
+    this.unsubscribe();
+    const state = this.cfg?.state;
+    if (state?.recording) {
+      this.log.info("leaving active while recording: saving the episode");
+      this.handle(state.onEpisodeCommand(this.now(), "stop"));
+    }
+    await this.settled();
+  }
+
   private onEpisodeText(text: string): void {
-    if (this.closing) return;
-    const c = parseEpisodeCommand(text);
-    if (!c) {
-      this.log.warn("unknown episode command (expected start, start <scenario>, stop or discard)", { command: text });
+    const state = this.cfg?.state;
+    if (!state) return;
+    let c;
+    try {
+      c = parseEpisodeCommand(text);
+    } catch (e) {
+      if (!(e instanceof EpisodeCommandError)) throw e;
+      // A refused start loses the episode the operator is about to record: an error.
+      if (e.refusedStart) this.log.error("episode not started", { error: e.message });
+      else this.log.warn("unknown episode command (expected start, start <scenario>, stop or discard)", { command: text });
       return;
     }
-    this.handle(this.state.onEpisodeCommand(this.now(), c.command, c.scenario ? { scenario: c.scenario } : {}));
+    this.handle(state.onEpisodeCommand(this.now(), c.command, c.scenario ? { scenario: c.scenario } : {}));
   }
 
   private handle(tr: EpisodeTransition): void {

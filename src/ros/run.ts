@@ -1,8 +1,10 @@
 // What `ros2 run mobile_vla_ros <node>` does (main.ts is only the entry point, so
 // this stays importable by tests): load rclnodejs, init with the process's
-// --ros-args, build the node, spin, and on SIGINT / SIGTERM / the teleop's quit
-// shut the node down cleanly BEFORE rclnodejs (its own SIGINT handler would shut
-// the context down first and the final zero command would never leave).
+// --ros-args, build the node, spin, bring a managed node up when its autostart
+// parameter says so (a failure ends the process with the reason, as a node that
+// cannot start should under `ros2 launch`), and on SIGINT / SIGTERM / the teleop's
+// quit shut the node down cleanly BEFORE rclnodejs (its own SIGINT handler would
+// shut the context down first and the final zero command would never leave).
 import { loadRclnodejs } from "./load-rclnodejs.js";
 import { PolicyNode } from "./policy-node.js";
 import type { Rclnodejs, RosNode } from "./rclnodejs-api.js";
@@ -21,27 +23,28 @@ export interface RunDeps {
   stderr?: (line: string) => void;
 }
 
-/** A started node: the rclnodejs node to spin and how to stop it. */
+/** A created node: the rclnodejs node to spin, its autostart (managed nodes), and how to stop it. */
 interface Started {
   node: RosNode;
+  /** configure + activate, when the node is managed and its autostart parameter is true. */
+  startup: (() => Promise<void>) | null;
   stop(): Promise<void>;
 }
 
-async function startNode(name: NodeName, rcl: Rclnodejs, requestExit: () => void): Promise<Started> {
+function startNode(name: NodeName, rcl: Rclnodejs, requestExit: () => void): Started {
   switch (name) {
     case "vla_policy": {
-      const n = await PolicyNode.create({ rcl });
-      n.start();
-      return { node: n.node, stop: () => n.shutdown() };
+      const n = new PolicyNode({ rcl });
+      return { node: n.node, startup: n.autostart ? () => n.startup() : null, stop: () => n.shutdown() };
     }
     case "episode_recorder": {
       const n = new RecorderNode({ rcl });
-      return { node: n.node, stop: () => n.shutdown() };
+      return { node: n.node, startup: n.autostart ? () => n.startup() : null, stop: () => n.shutdown() };
     }
     case "vla_teleop": {
       const n = new TeleopNode({ rcl, onQuit: requestExit });
       n.start();
-      return { node: n.node, stop: async () => n.shutdown() };
+      return { node: n.node, startup: null, stop: async () => n.shutdown() };
     }
   }
 }
@@ -75,7 +78,7 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
   let started: Started;
   try {
     await rcl.init();
-    started = await startNode(node, rcl, () => exitRequested());
+    started = startNode(node, rcl, () => exitRequested());
   } catch (e) {
     err(e instanceof Error ? e.message : String(e));
     try {
@@ -85,11 +88,24 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
     }
     return 1;
   }
+  // Spinning before autostart lets ~/get_state answer "configuring" while a model loads.
   // rclnodejs >= 0.18 spins from the node; older versions from the module.
   if (typeof started.node.spin === "function") started.node.spin();
   else rcl.spin(started.node);
-  await exit;
   let code = 0;
+  if (started.startup) {
+    const startup = started.startup().then(
+      () => true,
+      (e: unknown) => (err(e instanceof Error ? e.message : String(e)), false),
+    );
+    // A signal during a long configure ends the wait; shutdown below waits for the transition itself.
+    const ok = await Promise.race([startup, exit.then(() => true)]);
+    if (!ok) {
+      code = 1;
+      exitRequested();
+    }
+  }
+  await exit;
   try {
     await started.stop();
   } catch (e) {
