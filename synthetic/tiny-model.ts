@@ -4,6 +4,7 @@
 // weights are random, not trained: the actions mean nothing, but they depend on the image,
 // the prompt and the window the same way the real model's do, and the head is a real
 // causal 4-layer LSTM.
+import { DIRECTIONS } from "../src/mobile-vla/teleop.js";
 import { mulberry32 } from "../src/util/prng.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -67,22 +68,15 @@ const OUT_GAIN = 4;
 const BIAS_GAIN = 0.25;
 
 /**
- * The 8 teleop directions plus stop, in the continuous head's units (+x forward, +y left).
+ * The 8 teleop directions plus stop (names and signs from the one direction table, in
+ * this model's own class order), in the continuous head's units (+x forward, +y left).
  * Diagonals are [±1, ±1], not unit vectors: the teleop keys q/e/z/c publish 1.15 on both
  * axes and training clamps each axis to [-1, 1], so (1, 1) is what a diagonal looked like
  * in the data a continuous head learned from.
  */
-export const TINY_DISCRETE_CLASSES: readonly DiscreteClass[] = [
-  { name: "stop", action: [0, 0] },
-  { name: "forward", action: [1, 0] },
-  { name: "backward", action: [-1, 0] },
-  { name: "left", action: [0, 1] },
-  { name: "right", action: [0, -1] },
-  { name: "forward_left", action: [1, 1] },
-  { name: "forward_right", action: [1, -1] },
-  { name: "backward_left", action: [-1, 1] },
-  { name: "backward_right", action: [-1, -1] },
-];
+export const TINY_DISCRETE_CLASSES: readonly DiscreteClass[] = (
+  ["stop", "forward", "back", "left", "right", "forward_left", "forward_right", "back_left", "back_right"] as const
+).map((name) => ({ name, action: [...DIRECTIONS.find((d) => d.name === name)!.sign] }));
 
 /** FNV-1a, to give every weight tensor its own stream from (seed, name). */
 function hash32(text: string, seed: number): number {

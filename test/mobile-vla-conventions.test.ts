@@ -14,6 +14,7 @@ import { TeleopState } from "../src/teleop/teleop.js";
 import { RECORDER_DEFAULTS, RECORDER_TOPICS } from "../src/ros/recorder-node.js";
 import { TELEOP_TOPICS } from "../src/ros/teleop-node.js";
 import type { BagTopic } from "../src/bags/index.js";
+import { TINY_DISCRETE_CLASSES } from "../synthetic/tiny-model.js";
 
 test("one hold rule: a key re-issued exactly one hold later at bag times replaces the last, with no zero between", () => {
   // 1.7e9 s is where bag times live: one double step there is 2.4e-7 s.
@@ -65,6 +66,11 @@ test("one direction table: the keys, the evaluation's classes and the speed come
     assert.deepEqual(a.twist, [d.sign[0] * TELEOP_SPEED + 0, d.sign[1] * TELEOP_SPEED + 0, 0], `${d.key} publishes ${d.name} at the teleop speed`);
     assert.equal(directionClass([a.twist[0], a.twist[1]]), d.name, `${d.key}'s command is classified as ${d.name}`);
     assert.deepEqual(MOVE_KEYS[d.key as keyof typeof MOVE_KEYS].slice(0, 2), [...d.sign]);
+  }
+  for (const c of TINY_DISCRETE_CLASSES) {
+    const d = DIRECTIONS.find((x) => x.name === c.name);
+    assert.ok(d, `the tiny model's class ${c.name} is a direction of the table`);
+    assert.deepEqual(c.action, [...d.sign], `${c.name}'s action is the table's sign`);
   }
 });
 

@@ -26,7 +26,7 @@ export type TeleopOutput =
   | { kind: "quit"; t: number };
 
 export interface TeleopOptions {
-  /** Component magnitude of a move key (default 1.15). */
+  /** Component magnitude of a move key (default TELEOP_SPEED). */
   speed?: number;
   /** Seconds a move key lasts before the automatic stop (default TELEOP_HOLD_S). */
   holdS?: number;
