@@ -13,25 +13,13 @@
 // Features come from the robot's own path (VlaPolicy), computed once per frame;
 // only the head runs once per window here.
 import { huber } from "../eval/huber.js";
-import type { TrainerWindow, Vec2 } from "../eval/types.js";
+import type { TrainerRunScore, TrainerWindow, Vec2 } from "../eval/types.js";
 import { headOutputWidth, type Manifest } from "../model/manifest.js";
 import type { VlaModel } from "../model/vla-model.js";
 import { clampUnit } from "../mobile-vla/action-range.js";
 
 /** Axes training scored: actions[:, :2] (linear_x, linear_y). */
 const TRAINED_AXES = 2;
-
-export type EpisodeTrainerScore =
-  | {
-      applicable: true;
-      /** One per window the trainer takes from the episode and this run could score. */
-      windows: TrainerWindow[];
-      /** Windows left out because one of their frames could not be decoded (no feature). */
-      skippedWindows: number;
-      /** Why the episode gives fewer windows than expected (e.g. too short). */
-      note?: string;
-    }
-  | { applicable: false; reason: string };
 
 /**
  * The training labels of an episode: actions[:, :2] of every frame, clamped to
@@ -95,7 +83,7 @@ export async function trainerScore(
   model: VlaModel,
   features: readonly (Float32Array | undefined)[],
   labels: readonly Vec2[],
-): Promise<EpisodeTrainerScore> {
+): Promise<TrainerRunScore> {
   const m = model.manifest;
   const reason = trainerScoreUnavailable(m);
   if (reason) return { applicable: false, reason };
