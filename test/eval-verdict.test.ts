@@ -186,13 +186,15 @@ test("episodes with NaN actions get the same verdict from eval as from episodes 
   assert.match(result.failed[0]!.error!, /actions: frame 7 axis 0 is NaN/);
 });
 
-test("eval on a bag the policy never acted on exits 1 naming the source and why; the other source still runs", async () => {
+test("eval (and replay) on a bag the policy never acted on exits 1 naming the source and why; the other source still runs", async () => {
   const good = await writeBag();
   const blind = await writeBag({ frames: 0 });
   const out = path.join(root, "cli-report");
-  const r = await cli("eval", "--model", modelDir, "--bag", good, "--bag", blind, "--out", out);
+  const [r, replayRun] = await Promise.all([cli("eval", "--model", modelDir, "--bag", good, "--bag", blind, "--out", out), cli("replay", "--model", modelDir, "--bag", blind)]);
   assert.equal(r.code, 1, showRun(r));
   assert.match(r.stderr, new RegExp(`1 run\\(s\\) failed:\\n  tiny on ${blind.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: the policy never produced an action: no camera frame reached the model`), showRun(r));
   assert.match(r.stdout, /1 source\(s\) pooled/, "the good bag is still evaluated");
   assert.ok(fs.existsSync(path.join(out, "report.json")));
+  assert.equal(replayRun.code, 1, `replay of a bag the model never saw fails too\n${showRun(replayRun)}`);
+  assert.match(replayRun.stderr, /the policy never produced an action: no camera frame reached the model/, showRun(replayRun));
 });

@@ -15,7 +15,12 @@ export function demoCommand(y: Argv): Argv {
         .option("out", { type: "string", default: "out/demo", describe: "bag and report folder" })
         .option("duration", { type: "number", default: 30, describe: "seconds of generated sample bag" })
         // Checked before the models are built: nothing of the demo runs with a bad value.
-        .check(problemsCheck((argv) => numberProblems(argv, { duration: SAMPLE_BAG_BOUNDS.duration }))),
+        .check(
+          problemsCheck((argv) => [
+            ...numberProblems(argv, { duration: SAMPLE_BAG_BOUNDS.duration }),
+            ...(["models-dir", "out"] as const).flatMap((k) => (String(argv[k]).trim() === "" ? [`--${k}: expected a folder, got ""`] : [])),
+          ]),
+        ),
     async (argv) => {
       await runDemo({ modelsDir: argv["models-dir"], outDir: argv.out, durationS: argv.duration });
     },

@@ -9,6 +9,7 @@ import { DEFAULT_PARAMS } from "../params/table.js";
 import { formatTable } from "../eval/table.js";
 import { evaluate, type EvaluateResult } from "../replay/evaluate.js";
 import { log } from "../util/log.js";
+import { namedWriteError } from "../util/safe-write.js";
 
 export interface DemoOptions {
   modelsDir: string;
@@ -22,7 +23,9 @@ export interface DemoOptions {
 export async function ensureTinyModel(dir: string, seed: number): Promise<void> {
   if (existsSync(path.join(dir, "manifest.json"))) return;
   log.info(`making tiny model ${dir} (seed ${seed})`);
-  await makeTinyModel(dir, { seed, name: path.basename(dir) });
+  await makeTinyModel(dir, { seed, name: path.basename(dir) }).catch((e: unknown) => {
+    throw namedWriteError(dir, e, "writing the tiny model failed");
+  });
 }
 
 export async function runDemo(o: DemoOptions): Promise<EvaluateResult> {
@@ -33,7 +36,9 @@ export async function runDemo(o: DemoOptions): Promise<EvaluateResult> {
   const bag = path.join(o.outDir, `sample-bag-${o.durationS}s`);
   if (!existsSync(path.join(bag, "metadata.yaml"))) {
     log.info(`writing sample bag ${bag} (${o.durationS} s, 640x480 bgr8 at 30 Hz)`);
-    await writeSampleBag(bag, { durationS: o.durationS });
+    await writeSampleBag(bag, { durationS: o.durationS }).catch((e: unknown) => {
+      throw namedWriteError(bag, e, "writing the sample bag failed");
+    });
   }
   const result = await evaluate({
     models,

@@ -3,6 +3,7 @@
 import type { Argv } from "yargs";
 import { modelLoadOptions, parseParams, pickParams } from "../params/table.js";
 import { VlaModel } from "../model/vla-model.js";
+import { noResultReason } from "../eval/run-verdict.js";
 import { replayBag } from "../replay/bag-replay.js";
 import { latencyProblem, parseLatency } from "./eval-command.js";
 import { instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck } from "./usage.js";
@@ -48,7 +49,15 @@ export function replayCommand(y: Argv): Argv {
             process.stdout.write(`${(c.t - start).toFixed(2)}\t${c.linear_x.toFixed(3)}\t${c.linear_y.toFixed(3)}\t${c.reason}\n`);
           },
         });
-        process.stderr.write(`${run.ticks.length} ticks, ${run.sampledFrames} frames sampled, ${run.backboneRuns} backbone passes, ${run.decodeErrors} decode errors\n`);
+        const o = run.outcome;
+        const invalid = o ? `, ${o.invalidOutputs} invalid model outputs` : "";
+        process.stderr.write(`${run.ticks.length} ticks, ${run.sampledFrames} frames sampled, ${run.backboneRuns} backbone passes, ${run.decodeErrors} decode errors${invalid}\n`);
+        // Commands that are all stops because nothing ever reached the model are no replay of the model.
+        const noResult = noResultReason(run, { watchdogTimeoutS: params.watchdog_timeout_s });
+        if (noResult) {
+          process.stderr.write(`mobile-vla replay: ${argv.bag}: ${noResult}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await model.close();
       }
