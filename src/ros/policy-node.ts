@@ -56,15 +56,16 @@ import {
 } from "./msg-convert.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from "./rclnodejs-api.js";
 import { declareParams, plainValue, type ParamDecl } from "./ros-params.js";
+import { NODE_TOPICS } from "../mobile-vla/topics.js";
 
 export const POLICY_NODE_NAME = "vla_policy";
 
 export const POLICY_TOPICS = {
-  image: "image",
-  compressed: "image/compressed",
-  instruction: "instruction",
-  estop: "estop",
-  cmdVel: "cmd_vel",
+  image: NODE_TOPICS.image,
+  compressed: NODE_TOPICS.compressedImage,
+  instruction: NODE_TOPICS.instruction,
+  estop: NODE_TOPICS.estop,
+  cmdVel: NODE_TOPICS.cmdVel,
   chunk: "~/chunk",
   diagnostics: "/diagnostics",
 } as const;
