@@ -13,7 +13,7 @@ import { loadRclnodejs, RclnodejsMissingError } from "../src/ros/load-rclnodejs.
 import { runNode } from "../src/ros/run.js";
 import { FakeRcl, override } from "./ros-fake-rclnodejs.js";
 
-const HOW_TO = /source \/opt\/ros\/<distro>\/setup\.bash and run `npm install rclnodejs`/;
+const HOW_TO = /source \/opt\/ros\/<distro>\/setup\.bash and run `npm_config_yes=true npm install --foreground-scripts`/;
 
 test("the lazy loader says rclnodejs is not installed (it is not, here) and how to fix it", async () => {
   await assert.rejects(loadRclnodejs(), (e: unknown) => {

@@ -8,8 +8,16 @@ export class RclnodejsMissingError extends Error {
   override name = "RclnodejsMissingError";
 }
 
+/**
+ * What installs rclnodejs again: the whole install (rclnodejs stays an optional
+ * dependency), with npm's `yes` on, because rclnodejs' build runs `npx` and a `yes`
+ * of false stops it ("npx canceled due to missing packages"), and in the foreground
+ * so a real build error is shown instead of npm dropping the package silently.
+ */
+export const RCLNODEJS_FIX = "npm_config_yes=true npm install --foreground-scripts";
+
 const HOW_TO =
-  "on the robot, source /opt/ros/<distro>/setup.bash and run `npm install rclnodejs` in the mobile_vla_ros package folder " +
+  `on the robot, source /opt/ros/<distro>/setup.bash and run \`${RCLNODEJS_FIX}\` in the mobile_vla_ros package folder ` +
   "(the rclnodejs release must match the ROS 2 distro: see https://github.com/RobotWebTools/rclnodejs#compatibility), then start the node again";
 
 /** The import itself, separate so tests can simulate a missing or broken module. */
