@@ -43,6 +43,8 @@ test("every bad option value exits 2 naming the option and its bound, before any
     [["eval", "--model", missing, "--bag", missing, "--instruction", ""], /--instruction: expected a non-empty instruction, got ""/],
     [["eval", "--model", missing, "--episodes", missing, "--instruction-map", "left"], /--instruction-map: expected word=instruction pairs/],
     [["replay", "--model", missing, "--bag", missing, "--every", "0"], /--every: expected an integer in \[1, inf\), got 0/],
+    [["eval", "--model", missing, "--bag", missing, "--image-topic", ""], /--image-topic: expected a non-empty value, got ""/],
+    [["model", "inspect", missing, "--threads", "100000"], /--threads: expected an integer <= 1024, got 100000/],
     [["bag2episodes", "--bag", missing, "--out", missing, "--gzip", "10"], /--gzip: gzip level 10 is not an integer in 0\.\.9/],
     [["bag2episodes", "--bag", missing, "--out", missing, "--scenario", "../../escape"], /--scenario: scenario "\.\.\/\.\.\/escape" must be letters/],
     [["bag2episodes", "--bag", missing, "--out", missing, "--capture-interval-s", "1e-9"], /--capture-interval-s: expected a number of seconds >= 0\.01, got 1e-9/],

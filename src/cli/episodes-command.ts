@@ -9,7 +9,7 @@ import type { BagToEpisodesOptions, BagToEpisodesSummary } from "../episodes/bag
 import { bagToEpisodesOptionProblems, type BagToEpisodesOptionNames } from "../episodes/episode-options.js";
 import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { BAG_TOPICS } from "../mobile-vla/topics.js";
-import { instructionProblem, problemsCheck } from "./usage.js";
+import { emptyOptionProblems, instructionProblem, problemsCheck } from "./usage.js";
 
 const FLAGS: Readonly<BagToEpisodesOptionNames> = {
   capture: "--capture",
@@ -58,6 +58,7 @@ export function bag2episodesProblems(argv: Bag2EpisodesArgv): string[] {
   const problems = bagToEpisodesOptionProblems(converterOptions(argv), FLAGS);
   const instruction = instructionProblem("--instruction", argv.instruction);
   if (instruction) problems.push(instruction);
+  problems.push(...emptyOptionProblems(argv, ["bag", "out", "image-topic", "cmd-vel-topic", "instruction-topic", "episode-topic"]));
   return problems;
 }
 

@@ -8,7 +8,7 @@ import { DEFAULT_CHUNK_OFFSET, chunkOffsetProblem, parseInstructionMap } from ".
 import { formatTrainerLoss } from "../eval/trainer-loss.js";
 import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { progressReporter } from "./progress.js";
-import { UsageError, instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck, type NumberBound } from "./usage.js";
+import { UsageError, emptyOptionProblems, instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck, type NumberBound } from "./usage.js";
 
 /**
  * Longest virtual inference latency (s): a replay runs the clock that far past the
@@ -61,7 +61,7 @@ export function evalProblems(argv: Record<string, unknown>): string[] {
       problems.push((e as Error).message);
     }
   }
-  if (typeof argv.out !== "string" || argv.out.trim() === "") problems.push(`--out: expected a folder, got ${JSON.stringify(argv.out)}`);
+  problems.push(...emptyOptionProblems(argv, ["model", "bag", "episodes", "out", "image-topic", "instruction-topic", "cmd-vel-topic", "estop-topic"]));
   return problems;
 }
 

@@ -15,7 +15,7 @@ import { verifyModel } from "../model/verify.js";
 import { formatVerifyReport } from "../model/verify-report.js";
 import { VlaModel } from "../model/vla-model.js";
 import { namedWriteError, refuseNonEmptyTarget } from "../util/safe-write.js";
-import { numberProblems, problemsCheck } from "./usage.js";
+import { numberProblems, paramsProblems, problemsCheck } from "./usage.js";
 
 /** The file an exporter writes with its int8 accuracy figures; free-form JSON, shown by inspect. */
 const QUANTIZATION_FILE = "quantization.json";
@@ -45,7 +45,7 @@ export async function modelVerify(o: ModelVerifyOptions, out: CommandOutput = PR
   const usage: string[] = [];
   if (o.precision !== undefined && !PRECISIONS.includes(o.precision)) usage.push(`--precision: expected one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(o.precision)}`);
   if (o.provider !== undefined && !PROVIDERS.includes(o.provider)) usage.push(`--provider: expected one of ${PROVIDERS.join(", ")}, got ${JSON.stringify(o.provider)}`);
-  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 0)) usage.push(`--threads: expected an integer >= 0, got ${o.threads}`);
+  if (o.threads !== undefined) usage.push(...paramsProblems({ threads: o.threads }));
   if (usage.length) {
     out.stderr(`mobile-vla model verify: ${usage.join("; ")}\n`);
     return 2;
@@ -81,10 +81,8 @@ function probeFrame(): { kind: "raw"; width: number; height: number; encoding: s
   return { kind: "raw", width, height, encoding: "bgr8", step: width * 3, isBigEndian: false, data };
 }
 
-/** yargs check: a bad --threads is a usage error (exit 2), not a failed run. */
-function threadsCheck(argv: { threads: number }): true | string {
-  return Number.isInteger(argv.threads) && argv.threads >= 0 ? true : `--threads: expected an integer >= 0, got ${argv.threads}`;
-}
+/** yargs check: a bad --threads is a usage error (exit 2), not a failed run; the parameter table's rule and bound. */
+const threadsCheck = problemsCheck((argv: { threads: number }) => paramsProblems({ threads: argv.threads }));
 
 const fmt = (t: TensorInfo) => `  ${t.name}: ${t.type} [${t.shape.join(", ")}]`;
 

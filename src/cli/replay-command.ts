@@ -6,7 +6,7 @@ import { VlaModel } from "../model/vla-model.js";
 import { noResultReason } from "../eval/run-verdict.js";
 import { replayBag } from "../replay/bag-replay.js";
 import { latencyProblem, parseLatency } from "./eval-command.js";
-import { instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck } from "./usage.js";
+import { emptyOptionProblems, instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck } from "./usage.js";
 
 /** Every bad option of `replay`, each naming the option and the bound. */
 export function replayProblems(argv: Record<string, unknown>): string[] {
@@ -15,6 +15,7 @@ export function replayProblems(argv: Record<string, unknown>): string[] {
     ...numberProblems(argv, { every: { min: 1, integer: true } }),
     latencyProblem(argv.latency),
     instructionProblem("--instruction", argv.instruction),
+    ...emptyOptionProblems(argv, ["model", "bag", "image-topic", "cmd-vel-topic"]),
   ].filter((p): p is string => p !== null);
 }
 

@@ -57,6 +57,18 @@ export function numberProblems(argv: Record<string, unknown>, bounds: Readonly<R
   return Object.entries(bounds).flatMap(([name, b]) => numberProblem(`--${name}`, argv[name], b) ?? []);
 }
 
+/**
+ * String options (or repeated ones) that were given but empty: an empty topic or
+ * path would be looked up as itself and fail later, naming nothing useful.
+ */
+export function emptyOptionProblems(argv: Record<string, unknown>, names: readonly string[]): string[] {
+  return names.flatMap((name) => {
+    const v = argv[name];
+    const values = Array.isArray(v) ? v : v === undefined ? [] : [v];
+    return values.some((x) => typeof x !== "string" || x.trim() === "") ? [`--${name}: expected a non-empty value, got ${JSON.stringify(v)}`] : [];
+  });
+}
+
 /** An instruction given on the command line must say something: an empty one would run with none. */
 export function instructionProblem(flag: string, v: unknown): string | null {
   if (v === undefined) return null;
