@@ -32,7 +32,7 @@ import { CommandHold, SAME_INSTANT_S } from "../mobile-vla/command-hold.js";
 import type { EpisodeCommand } from "../mobile-vla/episode-command.js";
 import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { captureOptionProblems } from "./episode-options.js";
-import { EpisodeError, type Action3 } from "./episode-writer.js";
+import { EpisodeError, frameSizeProblem, type Action3 } from "./episode-writer.js";
 
 export type EpisodeEventType = "episode_start" | "start_action" | "stop_action";
 export type CapturePolicy = "on_action" | "interval";
@@ -195,10 +195,11 @@ export class EpisodeStateMachine {
   onImage(t: number, image: ImageMessage): void {
     if (!this.sink) return;
     // A broken frame must not use up a key press's capture: the next good frame takes it.
-    const problem = imageProblem(image);
+    // A raw frame's size is known before decoding: one too large to store is skipped here too.
+    const problem = imageProblem(image)?.message ?? (image.kind === "raw" ? frameSizeProblem(image.width, image.height) : null);
     if (problem) {
       this.stats.skipped++;
-      this.onError(new EpisodeError("frame", `camera frame at t=${t.toFixed(3)}`, `skipped (${problem.message}); the capture it was due for goes to the next good frame`));
+      this.onError(new EpisodeError("frame", `camera frame at t=${t.toFixed(3)}`, `skipped (${problem}); the capture it was due for goes to the next good frame`));
       return;
     }
     this.lastImage = { t, image, used: false };

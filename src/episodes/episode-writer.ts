@@ -98,6 +98,12 @@ const GZIP_DEFAULT_LEVEL = 4;
  */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
+/** Why a frame of this size cannot be stored, or null (the one size rule, for the writer and the capture). */
+export function frameSizeProblem(width: number, height: number): string | null {
+  const bytes = width * height * 3;
+  return bytes > MAX_FRAME_BYTES ? `${width}x${height}x3 = ${bytes} bytes is more than the ${MAX_FRAME_BYTES} bytes (256 MiB) one HDF5 chunk may hold here` : null;
+}
+
 function gzipLevel(g: number | boolean | undefined): number | null {
   if (g === undefined || g === false || g === 0) return null;
   return g === true ? GZIP_DEFAULT_LEVEL : g;
@@ -274,13 +280,8 @@ export class EpisodeWriter {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: size ${width}x${height} is not positive integers`);
     }
-    if (width * height * 3 > MAX_FRAME_BYTES) {
-      throw new EpisodeError(
-        "frame",
-        this.partialPath,
-        `frame ${this.numFrames}: ${width}x${height}x3 = ${width * height * 3} bytes is more than the ${MAX_FRAME_BYTES} bytes (256 MiB) one HDF5 chunk may hold here; frame refused, the ${this.numFrames} frames so far are intact`,
-      );
-    }
+    const tooLarge = frameSizeProblem(width, height);
+    if (tooLarge) throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${tooLarge}; frame refused, the ${this.numFrames} frames so far are intact`);
     if (data.length !== width * height * 3) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${data.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`);
     }
