@@ -18,7 +18,7 @@ import { VlaModel } from "../src/model/vla-model.js";
 import { DEFAULT_PARAMS } from "../src/params/table.js";
 import { replayBag } from "../src/replay/bag-replay.js";
 import { replayEpisode } from "../src/replay/episode-replay.js";
-import { evaluate } from "../src/replay/evaluate.js";
+import { episodeFiles, evaluate } from "../src/replay/evaluate.js";
 import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { cli, showRun } from "./fixtures/cli.js";
 
@@ -197,4 +197,13 @@ test("eval (and replay) on a bag the policy never acted on exits 1 naming the so
   assert.ok(fs.existsSync(path.join(out, "report.json")));
   assert.equal(replayRun.code, 1, `replay of a bag the model never saw fails too\n${showRun(replayRun)}`);
   assert.match(replayRun.stderr, /the policy never produced an action: no camera frame reached the model/, showRun(replayRun));
+});
+
+test("an unfinished episode (.h5.partial) is never evaluated: refused when named, left out of a folder", async () => {
+  const dir = path.join(root, "partial-episodes");
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, "episode_20250102_030405.h5.partial"), "");
+  fs.writeFileSync(path.join(dir, "episode_20250102_030406.h5"), "");
+  await assert.rejects(episodeFiles(path.join(dir, "episode_20250102_030405.h5.partial")), /an episode that never finished/);
+  assert.deepEqual(await episodeFiles(dir), [path.join(dir, "episode_20250102_030406.h5")]);
 });

@@ -13,7 +13,7 @@ import type { PromptTokens } from "../model/tokenize.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { replayBag, type ReplayTopics } from "./bag-replay.js";
 import { replayEpisode } from "./episode-replay.js";
-import { EPISODE_SUFFIX } from "../episodes/episode-name.js";
+import { EPISODE_SUFFIX, PARTIAL_SUFFIX } from "../episodes/episode-name.js";
 import { log } from "../util/log.js";
 
 export interface EvalSource {
@@ -44,12 +44,22 @@ export interface EvaluateResult {
   failed: RunSeries[];
 }
 
-/** Expands an --episodes folder into its episode files, sorted by name. */
+/**
+ * Expands an --episodes folder into its episode files, sorted by name. Incomplete
+ * episodes (`.h5.partial`, which `episodes check` flags) are never evaluated: named
+ * directly they are refused, in a folder they are left out with a warning.
+ */
 export async function episodeFiles(dirOrFile: string): Promise<string[]> {
   const s = await stat(dirOrFile).catch(() => null);
   if (!s) throw new Error(`--episodes ${dirOrFile}: no such file or folder`);
-  if (s.isFile()) return [dirOrFile];
-  const names = (await readdir(dirOrFile)).filter((n) => n.endsWith(EPISODE_SUFFIX)).sort();
+  if (s.isFile()) {
+    if (dirOrFile.endsWith(PARTIAL_SUFFIX)) throw new Error(`--episodes ${dirOrFile}: an episode that never finished (recorder crashed or failed); not usable, as \`episodes check\` says`);
+    return [dirOrFile];
+  }
+  const all = await readdir(dirOrFile);
+  const partial = all.filter((n) => n.endsWith(PARTIAL_SUFFIX));
+  if (partial.length) log.warn(`--episodes ${dirOrFile}: ${partial.length} unfinished episode(s) left out (${partial.slice(0, 3).join(", ")}${partial.length > 3 ? ", ..." : ""}); see mobile-vla episodes check`);
+  const names = all.filter((n) => n.endsWith(EPISODE_SUFFIX)).sort();
   if (names.length === 0) throw new Error(`--episodes ${dirOrFile}: no *${EPISODE_SUFFIX} episode files in this folder`);
   return names.map((n) => path.join(dirOrFile, n));
 }
