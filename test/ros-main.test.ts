@@ -57,6 +57,25 @@ test("runNode: bad policy parameters -> refused by name, ROS shut down, 1", asyn
   assert.ok(rcl.initialized && rcl.shutdownCalled, "init, then shutdown on the failure");
 });
 
+test("runNode: autostart false leaves the policy unconfigured and waiting (bad parameters are not read yet); SIGINT ends it cleanly", async () => {
+  const rcl = new FakeRcl(new VirtualClock(), [override("model", "/nowhere"), override("control_rate_hz", 0), override("autostart", false)]);
+  const handlers = new Map<string, () => void>();
+  const lines: string[] = [];
+  const running = runNode(["vla_policy"], { load: async () => rcl, stderr: (l) => lines.push(l), onSignal: (s, h) => void handlers.set(s, h) });
+  let ended = false;
+  void running.finally(() => (ended = true));
+  while (rcl.spun.length === 0 && !ended) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(!ended, "still running: nothing was configured, so nothing failed");
+  const node = rcl.nodes[0]!;
+  assert.deepEqual(await node.call("~/get_state"), { current_state: { id: 1, label: "unconfigured" } });
+  assert.equal(node.publishers.has("cmd_vel"), false, "no cmd_vel before configure");
+  handlers.get("SIGINT")!();
+  assert.equal(await running, 0);
+  assert.deepEqual(lines, [], "nothing to report");
+  assert.ok(node.destroyed && rcl.shutdownCalled);
+});
+
 test("runNode: the recorder runs until SIGINT, saves nothing when idle, destroys its node and shuts ROS down", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ros-main-"));
   try {
