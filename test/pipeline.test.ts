@@ -184,6 +184,8 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
   const row = (stamp: number, k: number) => [k % 2 === 0 ? 0.8 : -0.8, 0.3 + 0.02 * (Math.round(stamp * 10) % 10)];
   const h = setup({
     latency: 1.5,
+    // The jump check below is per axis: it pins the per_axis limits (direction mode has its own test after this one).
+    params: { limit_mode: "per_axis" },
     make: (f) => ({ stamp: f.stamp, stepS: STEP, actions: Array.from({ length: N }, (_, k) => row(f.stamp, k)), invalid: false }),
   });
   h.pipe.start();
@@ -214,6 +216,34 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
   assert.equal(d.frames_received, 301);
   // A frame sampled while inference runs waits (one slot) and replaces an older waiting one.
   assert.ok(h.policy.steps.length < d.frames_sampled, "h.policy.steps.length < d.frames_sampled");
+});
+
+test("slow inference, limit_mode direction (the default): every command points where its target does; the speed ramps within the limits", async () => {
+  const row = (stamp: number, k: number) => [k % 2 === 0 ? 0.8 : -0.8, 0.3 + 0.02 * (Math.round(stamp * 10) % 10)];
+  const h = setup({
+    latency: 1.5,
+    make: (f) => ({ stamp: f.stamp, stepS: STEP, actions: Array.from({ length: N }, (_, k) => row(f.stamp, k)), invalid: false }),
+  });
+  h.pipe.start();
+  await h.camera(0, 10, 30);
+  const cmds = h.between(0, 10);
+  let moving = 0;
+  for (let i = 0; i < cmds.length; i++) {
+    const c = cmds[i]!;
+    const speed = Math.hypot(c.linear_x, c.linear_y);
+    if (speed > 0 && (c.target_x !== 0 || c.target_y !== 0)) {
+      moving++;
+      const d = Math.abs(Math.atan2(c.linear_y, c.linear_x) - Math.atan2(c.target_y, c.target_x));
+      assert.ok(Math.min(d, 2 * Math.PI - d) < 1e-9, `at ${c.t}: (${c.linear_x}, ${c.linear_y}) does not point at (${c.target_x}, ${c.target_y})`);
+    }
+    if (i === 0) continue;
+    const prev = cmds[i - 1]!;
+    const dt = c.t - prev.t;
+    const change = speed - Math.hypot(prev.linear_x, prev.linear_y);
+    // A ramp from rest is published from the deadband (0.05) on, never below it.
+    assert.ok(change <= 2 * dt + 0.05 + EPS && -change <= 4 * dt + 0.05 + EPS, `speed jump at ${c.t}: ${change}`);
+  }
+  assert.ok(moving > 100, `moving commands: ${moving}`);
 });
 
 test("frames faster than frame_interval_s: only the newest is sampled, the others are counted as dropped", async () => {

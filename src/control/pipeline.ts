@@ -29,7 +29,7 @@ export interface PipelineLogger {
 export type PipelineParams = Pick<
   PolicyParams,
   | "instruction" | "frame_interval_s" | "control_rate_hz" | "aggregation" | "ensemble_k"
-  | "max_linear_x" | "max_linear_y" | "max_accel" | "max_decel" | "deadband" | "watchdog_timeout_s"
+  | "limit_mode" | "max_linear_x" | "max_linear_y" | "max_accel" | "max_decel" | "deadband" | "watchdog_timeout_s"
 >;
 
 export interface PipelineOptions {

@@ -2,6 +2,7 @@
 // and the README all derive from it (yargs.ts, ros-file.ts, markdown.ts), so a name,
 // default, unit or bound cannot drift between them.
 import { AGGREGATIONS, type Aggregation } from "../control/chunk-queue.js";
+import { LIMIT_MODES, type LimitMode } from "../control/limit-mode.js";
 import { PRECISIONS, type Precision } from "../model/manifest.js";
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type Provider } from "../model/providers.js";
 import { instructionTooLong } from "../model/instruction-length.js";
@@ -54,11 +55,12 @@ export const PARAMS = {
   control_rate_hz: numberParam({ unit: "Hz", default: 20, min: 0, minInclusive: false, max: MAX_CONTROL_RATE_HZ, description: `Rate of the control tick, at most ${MAX_CONTROL_RATE_HZ}; each tick publishes one velocity command.` }),
   aggregation: oneOfParam({ allowed: AGGREGATIONS, default: "latest" as Aggregation, description: "How overlapping chunks answer the current time: latest (the newest chunk covering it) or ensemble (ACT temporal ensembling, weights exp(-ensemble_k*i), i = 0 for the oldest chunk)." }),
   ensemble_k: numberParam({ unit: "", default: 0.01, min: 0, minInclusive: true, description: "Temporal ensembling decay per chunk (aggregation: ensemble); 0 is a plain mean, larger favours older chunks, as in ACT." }),
-  max_linear_x: numberParam({ unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.x| ever published, after denormalisation (the teleop's units)." }),
-  max_linear_y: numberParam({ unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.y| ever published." }),
-  max_accel: numberParam({ unit: "m/s^2", default: 2.0, min: 0, minInclusive: true, infinite: true, description: "Per-axis limit on how fast |v| may grow; 0 or inf: unlimited." }),
-  max_decel: numberParam({ unit: "m/s^2", default: 4.0, min: 0, minInclusive: true, infinite: true, description: "Per-axis limit on how fast |v| may shrink, stops included (except e-stop and shutdown, which are immediate); 0 or inf: unlimited." }),
-  deadband: numberParam({ unit: "m/s", default: 0.05, min: 0, minInclusive: true, description: "Per axis, |v| below this becomes 0 so near-zero model noise does not creep the robot." }),
+  limit_mode: oneOfParam({ allowed: LIMIT_MODES, default: "direction" as LimitMode, description: "How the speed limits treat the two axes: direction (the max speed clamp scales both axes by one factor; deadband, max_accel and max_decel act on the speed hypot(x, y); every command points exactly where its target points, as Mobile-VLA bases, which drive by direction only, need) or per_axis (each axis clamped, deadbanded and ramped on its own, which turns the command while one axis ramps longer than the other)." }),
+  max_linear_x: numberParam({ unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.x| ever published, after denormalisation (the teleop's units); in direction mode a faster target is scaled down on both axes. Lowered while moving, it holds from the next command." }),
+  max_linear_y: numberParam({ unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.y| ever published; as max_linear_x." }),
+  max_accel: numberParam({ unit: "m/s^2", default: 2.0, min: 0, minInclusive: true, infinite: true, description: "Limit on how fast the speed may grow: hypot(x, y) in direction mode, each |axis| in per_axis; 0 or inf: unlimited." }),
+  max_decel: numberParam({ unit: "m/s^2", default: 4.0, min: 0, minInclusive: true, infinite: true, description: "Limit on how fast the speed (direction) or each |axis| (per_axis) may shrink, stops included (except e-stop and shutdown, which are immediate); 0 or inf: unlimited." }),
+  deadband: numberParam({ unit: "m/s", default: 0.05, min: 0, minInclusive: true, description: "A target weaker than this becomes 0 (its speed in direction mode, each axis in per_axis), so near-zero model noise does not creep the robot; and no command whose speed is below it is ever published (a zero instead)." }),
   watchdog_timeout_s: numberParam({ unit: "s", default: 1.0, min: 0, minInclusive: false, description: "The robot stops when the newest camera frame is older than this, and moves again only after a fresh frame has produced a new chunk." }),
   stamped: boolParam({ default: false, description: "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel." }),
   frame_id: stringParam({ default: "base_link", nonEmpty: true, description: "header.frame_id of TwistStamped commands (stamped: true)." }),
