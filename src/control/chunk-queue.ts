@@ -44,20 +44,30 @@ export function stepIndex(chunk: Pick<ActionChunk, "stamp" | "stepS" | "actions"
   return k < chunk.actions.length ? k : null;
 }
 
+function checkEnsembleK(k: number): void {
+  if (!(k >= 0) || !Number.isFinite(k)) throw new RangeError(`ChunkQueue: ensembleK must be a finite number >= 0, got ${k}`);
+}
+
 export class ChunkQueue {
-  private readonly opts: Required<ChunkQueueOptions>;
+  private opts: Required<ChunkQueueOptions>;
   /** Sorted by stamp, ties in push order: index 0 is the oldest. */
   private items: ActionChunk[] = [];
   /** Latest time anyone asked about; chunks ending before it are gone for good. */
   private horizon = -Infinity;
 
   constructor(opts: ChunkQueueOptions) {
-    if (!(opts.ensembleK >= 0) || !Number.isFinite(opts.ensembleK)) throw new RangeError(`ChunkQueue: ensembleK must be a finite number >= 0, got ${opts.ensembleK}`);
+    checkEnsembleK(opts.ensembleK);
     this.opts = { maxChunks: 64, ...opts };
   }
 
   get aggregation(): Aggregation {
     return this.opts.aggregation;
+  }
+
+  /** How the stored chunks answer from the next actionAt on (a live parameter change); the chunks stay. */
+  setAggregation(aggregation: Aggregation, ensembleK: number): void {
+    checkEnsembleK(ensembleK);
+    this.opts = { ...this.opts, aggregation, ensembleK };
   }
 
   get size(): number {

@@ -84,16 +84,17 @@ const worthLogging = (n: number): boolean => (n & (n - 1)) === 0;
 export class Pipeline {
   private readonly policy: ChunkPolicy;
   private readonly scheduler: Scheduler;
-  private readonly params: PipelineParams;
+  private params: PipelineParams;
   private readonly sink: CommandSink;
   private readonly onChunk?: (chunk: ActionChunk) => void;
   private readonly log: PipelineLogger;
   private readonly queue: ChunkQueue;
   private readonly safety: Safety;
-  readonly frameIntervalS: number;
+  private interval: number;
 
   private running = false;
-  private timers: Timer[] = [];
+  private controlTimer: Timer | null = null;
+  private sampleTimer: Timer | null = null;
   private instruction: string | null;
   private estop = false;
   /** Newest received frame not yet sampled. */
@@ -125,13 +126,53 @@ export class Pipeline {
     this.log = opts.logger ?? defaultLog;
     this.queue = new ChunkQueue({ aggregation: opts.params.aggregation, ensembleK: opts.params.ensemble_k });
     this.safety = new Safety(opts.params);
-    this.frameIntervalS = frameIntervalS(opts.params, opts.policy.stepS);
-    if (!(this.frameIntervalS > 0)) throw new RangeError(`Pipeline: frame interval must be > 0 s, got ${this.frameIntervalS}`);
+    this.interval = this.checkedInterval(opts.params);
     this.instruction = opts.params.instruction.trim() === "" ? null : opts.params.instruction;
   }
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** Seconds between frames sampled into the policy window (the parameter, or the model's action step). */
+  get frameIntervalS(): number {
+    return this.interval;
+  }
+
+  /**
+   * New control parameters on a built pipeline (a live `ros2 param set`), from the
+   * next control tick on: the limits, the aggregation and the watchdog. A new
+   * control_rate_hz restarts the control timer at that rate; a new frame interval
+   * restarts the sampling timer and empties the policy's window, so the window never
+   * holds frames taken at two spacings. The instruction is not read here (see
+   * setInstruction). Throws, leaving everything as it was, on values it cannot run.
+   */
+  update(params: PipelineParams): void {
+    const interval = this.checkedInterval(params);
+    const before = this.safety.limits;
+    this.safety.setLimits(params);
+    try {
+      this.queue.setAggregation(params.aggregation, params.ensemble_k);
+    } catch (e) {
+      this.safety.setLimits(before);
+      throw e;
+    }
+    const rateChanged = params.control_rate_hz !== this.params.control_rate_hz;
+    const intervalChanged = interval !== this.interval;
+    this.params = params;
+    this.interval = interval;
+    if (rateChanged && this.running) {
+      this.controlTimer?.cancel();
+      this.controlTimer = this.scheduler.every(1 / params.control_rate_hz, () => this.controlTick());
+    }
+    if (intervalChanged) {
+      this.resetPending = true;
+      this.syncPolicy();
+      if (this.running) {
+        this.sampleTimer?.cancel();
+        this.sampleTimer = this.scheduler.every(interval, () => this.sampleTick());
+      }
+    }
   }
 
   /** Starts the control and sampling timers; the first command comes one control period later. */
@@ -141,8 +182,8 @@ export class Pipeline {
     this.safety.reset();
     this.cameraStale = false;
     this.syncPolicy();
-    this.timers.push(this.scheduler.every(1 / this.params.control_rate_hz, () => this.controlTick()));
-    this.timers.push(this.scheduler.every(this.frameIntervalS, () => this.sampleTick()));
+    this.controlTimer = this.scheduler.every(1 / this.params.control_rate_hz, () => this.controlTick());
+    this.sampleTimer = this.scheduler.every(this.interval, () => this.sampleTick());
   }
 
   /**
@@ -153,8 +194,10 @@ export class Pipeline {
   stop(): void {
     if (!this.running) return;
     this.running = false;
-    for (const t of this.timers) t.cancel();
-    this.timers = [];
+    this.controlTimer?.cancel();
+    this.sampleTimer?.cancel();
+    this.controlTimer = null;
+    this.sampleTimer = null;
     this.generation++;
     this.pending = null;
     this.newest = null;
@@ -236,10 +279,16 @@ export class Pipeline {
       inference_latency_p99_s: percentile(this.latencies, 99),
       backbone_runs: this.policy.counters().backboneRuns,
       queue_chunks: this.queue.size,
-      frame_interval_s: this.frameIntervalS,
+      frame_interval_s: this.interval,
       last_command: this.lastCommand,
       safety_state: this.lastCommand?.reason ?? null,
     };
+  }
+
+  private checkedInterval(params: PipelineParams): number {
+    const interval = frameIntervalS(params, this.policy.stepS);
+    if (!(interval > 0)) throw new RangeError(`Pipeline: frame interval must be > 0 s, got ${interval}`);
+    return interval;
   }
 
   private emit(cmd: Command): void {

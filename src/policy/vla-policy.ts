@@ -30,7 +30,8 @@ export class PolicyError extends Error {
 }
 
 export class VlaPolicy implements ChunkPolicy {
-  readonly windowFill: WindowFill;
+  /** Read at each step, so a live window_fill change applies to the next one. */
+  windowFill: WindowFill;
   readonly cacheFeatures: boolean;
   private readonly manifest: Manifest;
   private readonly decoder: ChunkDecoder;

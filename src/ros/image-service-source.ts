@@ -74,8 +74,23 @@ export class ImageServiceSource {
   private readonly n = { requests: 0, responses: 0, timeouts: 0, skipped: 0, unavailable: 0, badResponses: 0 };
   private lastRoundTrip: number | null = null;
 
-  constructor(private readonly o: ImageServiceOptions) {
+  constructor(private o: ImageServiceOptions) {
     this.client = o.node.createClient(o.type, o.service);
+  }
+
+  /**
+   * A new frame interval or request timeout (live parameters). The requests start
+   * again from now, in phase with a pipeline whose sampling timer restarted now; a
+   * request in flight keeps the timeout it was sent with.
+   */
+  retime(intervalS: number, timeoutS: number): void {
+    const restart = intervalS !== this.o.intervalS && this.timer !== null;
+    this.o = { ...this.o, intervalS, timeoutS };
+    if (!restart) return;
+    this.timer?.cancel();
+    this.origin = this.o.scheduler.now();
+    this.tick = 0;
+    this.scheduleNext();
   }
 
   /** Asks at once, then once per interval from now on, in phase with a pipeline started at the same time. */

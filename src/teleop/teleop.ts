@@ -36,25 +36,57 @@ export interface TeleopOptions {
 
 const ZERO: Twist3 = [0, 0, 0];
 
+function checkSpeed(speed: number): void {
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed ${speed} must be a finite number > 0`);
+}
+
 export class TeleopState {
-  readonly speed: number;
-  readonly holdS: number;
+  private speedValue: number;
   private throttleValue: number;
   /** What was published, for commandAt(); only the newest command matters here. */
-  private readonly hold: CommandHold<Twist3>;
+  private hold: CommandHold<Twist3>;
+  /** The move in force and when it was keyed (for a hold time changed mid-move); null when stopped. */
+  private move: { t: number; twist: Twist3 } | null = null;
   /** Time the current move stops by itself; null when stopped. */
   private stopAt: number | null = null;
 
   constructor(opts: TeleopOptions = {}) {
-    this.speed = opts.speed ?? DEFAULT_SPEED;
-    if (!(this.speed > 0) || !Number.isFinite(this.speed)) throw new RangeError(`speed ${this.speed} must be a finite number > 0`);
-    this.holdS = opts.holdS ?? TELEOP_HOLD_S;
-    this.hold = new CommandHold<Twist3>(ZERO, this.holdS, { retainS: this.holdS });
+    this.speedValue = opts.speed ?? DEFAULT_SPEED;
+    checkSpeed(this.speedValue);
+    const holdS = opts.holdS ?? TELEOP_HOLD_S;
+    this.hold = new CommandHold<Twist3>(ZERO, holdS, { retainS: holdS });
     this.throttleValue = clampThrottle(opts.throttle ?? DEFAULT_THROTTLE);
+  }
+
+  get speed(): number {
+    return this.speedValue;
+  }
+
+  get holdS(): number {
+    return this.hold.holdS;
   }
 
   get throttle(): number {
     return this.throttleValue;
+  }
+
+  /**
+   * New speed and hold time (live parameters), from the next key on. A move in
+   * progress keeps its speed, and its stop time unless the new hold ends it sooner:
+   * a shorter hold must not leave the robot moving for the old, longer one.
+   * Throws, changing nothing, on values the teleop cannot use.
+   */
+  configure(opts: { speed: number; holdS: number }, t: number): void {
+    checkSpeed(opts.speed);
+    const hold = new CommandHold<Twist3>(ZERO, opts.holdS, { retainS: opts.holdS });
+    this.speedValue = opts.speed;
+    if (opts.holdS === this.hold.holdS) return;
+    this.hold = hold;
+    if (this.move && this.stopAt !== null) {
+      this.stopAt = Math.max(t, Math.min(this.stopAt, this.move.t + opts.holdS));
+      // The move stays in force until its (possibly earlier) stop time, as commandAt() reports.
+      hold.push(this.stopAt - opts.holdS, this.move.twist);
+    }
   }
 
   /** The command in force at t (zero once the hold has run out). */
@@ -71,6 +103,7 @@ export class TeleopState {
   poll(t: number): TeleopOutput[] {
     if (this.stopAt === null || t < this.stopAt) return [];
     this.stopAt = null;
+    this.move = null;
     this.hold.push(t, ZERO);
     return [{ kind: "cmd_vel", t, twist: [...ZERO], reason: "auto_stop" }];
   }
@@ -79,10 +112,11 @@ export class TeleopState {
     // An auto-stop that fell due before this key is published first, so the
     // sequence of commands is the same whatever the timer's jitter.
     const out = this.poll(t);
-    const a = keyAction(key, this.speed);
+    const a = keyAction(key, this.speedValue);
     switch (a.kind) {
       case "move":
         this.hold.push(t, [...a.twist]);
+        this.move = { t, twist: [...a.twist] };
         this.stopAt = t + this.holdS;
         out.push({ kind: "cmd_vel", t, twist: [...a.twist], reason: "key" });
         break;
@@ -90,6 +124,7 @@ export class TeleopState {
         // Published even when already stopped: a stop key must always reach the robot.
         this.hold.push(t, ZERO);
         this.stopAt = null;
+        this.move = null;
         out.push({ kind: "cmd_vel", t, twist: [...ZERO], reason: "stop" });
         break;
       case "throttle": {
@@ -104,6 +139,7 @@ export class TeleopState {
       case "quit":
         this.hold.push(t, ZERO);
         this.stopAt = null;
+        this.move = null;
         out.push({ kind: "cmd_vel", t, twist: [...ZERO], reason: "quit" }, { kind: "quit", t });
         break;
       case "none":
