@@ -11,7 +11,8 @@ import { BAG_TOPICS, NODE_TOPICS } from "../src/mobile-vla/topics.js";
 import { DIRECTION_CLASSES, TELEOP_KEY, directionClass } from "../src/eval/direction.js";
 import { MOVE_KEYS, keyAction } from "../src/teleop/keymap.js";
 import { TeleopState } from "../src/teleop/teleop.js";
-import { RECORDER_DEFAULTS, RECORDER_TOPICS } from "../src/ros/recorder-node.js";
+import { RECORDER_TOPICS } from "../src/ros/recorder-node.js";
+import { RECORDER_TABLE } from "../src/params/recorder-table.js";
 import { TELEOP_TOPICS } from "../src/ros/teleop-node.js";
 import type { BagTopic } from "../src/bags/index.js";
 import { TINY_DISCRETE_CLASSES } from "../synthetic/tiny-model.js";
@@ -49,7 +50,7 @@ test("one hold rule: the live teleop, the recorder's bounded history and the eva
     assert.deepEqual(evaluation.activeAt(t), expected, `evaluation at ${t.toFixed(2)} s`);
   }
   assert.equal(teleop.holdS, TELEOP_HOLD_S);
-  assert.equal(RECORDER_DEFAULTS.hold_s, TELEOP_HOLD_S, "the recorder's default hold is the teleop's");
+  assert.equal(RECORDER_TABLE.defaults.hold_s, TELEOP_HOLD_S, "the recorder's default hold is the teleop's");
 });
 
 test("one direction table: the keys, the evaluation's classes and the speed come from it", () => {

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_PARAMS, PARAMS, PARAM_NAMES, ParamsError, frameIntervalS, modelLoadOptions, parseParams, pickParams } from "../src/params/table.js";
+import { ParamsError } from "../src/params/param-table.js";
+import { DEFAULT_PARAMS, PARAMS, PARAM_NAMES, frameIntervalS, modelLoadOptions, parseParams, pickParams } from "../src/params/table.js";
 import { YARGS_OPTIONS } from "../src/params/yargs.js";
 import { paramsMarkdown } from "../src/params/markdown.js";
 import { loadParamsFile, rosParamsFromYaml } from "../src/params/ros-file.js";
@@ -139,10 +140,10 @@ test("yargs options come from the table: every name, its type, default and descr
 
 test("the markdown table has a header and one row per parameter with unit and default", () => {
   const md = paramsMarkdown().trim().split("\n");
-  assert.equal(md[0], "| name | type | unit | default | description |");
+  assert.equal(md[0], "| name | type | unit | default | applies | description |");
   assert.equal(md.length, 2 + PARAM_NAMES.length);
   const row = md.find((l) => l.startsWith("| `max_accel` |"));
-  assert.match(row!, /^\| `max_accel` \| number \| m\/s\^2 \| `2` \| /);
+  assert.match(row!, /^\| `max_accel` \| number \| m\/s\^2 \| `2` \| live \| /);
   assert.match(md.find((l) => l.startsWith("| `frame_interval_s` |"))!, /\| s \| null \|/);
 });
 

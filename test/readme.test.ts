@@ -2,13 +2,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { paramsMarkdown } from "../src/params/markdown.js";
+import { RECORDER_TABLE } from "../src/params/recorder-table.js";
+import { POLICY_TABLE } from "../src/params/table.js";
+import { TELEOP_TABLE } from "../src/params/teleop-table.js";
 import { repoPath } from "./fixtures/repo-path.js";
 
-test("the README's parameter table is the one generated from the parameter table", async () => {
+test("the README's parameter tables are the ones generated from the nodes' parameter tables", async () => {
   const readme = await readFile(repoPath("README.md"), "utf8");
-  const m = readme.match(/<!-- params:start[^>]*-->\n([\s\S]*?)<!-- params:end -->/);
-  assert.ok(m, "README.md has no params:start/params:end block");
-  assert.equal(m[1]!.trim(), paramsMarkdown().trim(), "README parameter table is stale: regenerate it from paramsMarkdown()");
+  for (const [key, table] of [["params", POLICY_TABLE], ["recorder-params", RECORDER_TABLE], ["teleop-params", TELEOP_TABLE]] as const) {
+    const m = readme.match(new RegExp(`<!-- ${key}:start[^>]*-->\\n([\\s\\S]*?)<!-- ${key}:end -->`));
+    assert.ok(m, `README.md has no ${key}:start/${key}:end block`);
+    assert.equal(m[1]!.trim(), paramsMarkdown(table).trim(), `README ${key} table is stale: regenerate it from paramsMarkdown()`);
+  }
 });
 
 test("the README gives the two set-up commands, and CI runs its test command", async () => {

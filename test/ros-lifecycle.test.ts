@@ -8,7 +8,7 @@ import { BOND, type BondStatusMsg } from "../src/ros/bond.js";
 import { LIFECYCLE_SERVICES, TRANSITION_EVENT } from "../src/ros/lifecycle-interface.js";
 import { LifecycleStateMachine, STATE, TRANSITION, type CallbackResult, type LifecycleCallbacks, type TransitionEvent } from "../src/ros/lifecycle.js";
 import { ManagedNode, StartupError } from "../src/ros/managed-node.js";
-import { FakeRcl, override } from "./ros-fake-rclnodejs.js";
+import { FakeRcl } from "./ros-fake-rclnodejs.js";
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -177,18 +177,17 @@ test("autostart: configure then activate; a failure names the transition and the
   assert.deepEqual(bad.calls, ["onConfigure"], "activate is not tried after a failed configure");
 });
 
-test("set-parameters hook: checked while unconfigured, refused with the way to apply it while configured", async () => {
-  const { node, m } = managed();
-  node.declareParameter(override("max_linear_x", 1.5));
-  node.declareParameter(override("use_sim_time", false));
-  m.watchParameters(new Set(["max_linear_x"]), (_name, v) => (typeof v === "number" && v > 0 ? null : "expected a number > 0"));
-  assert.deepEqual(node.setParameters([override("max_linear_x", -5.0)]), [{ successful: false, reason: "max_linear_x: expected a number > 0" }]);
-  assert.equal(node.getParameter("max_linear_x").value, 1.5, "the old value stays");
-  assert.deepEqual(node.setParameters([override("max_linear_x", 0.5)]), [{ successful: true, reason: "" }]);
-  await m.machine.configure();
-  const [r] = node.setParameters([override("max_linear_x", 0.05)]);
-  assert.equal(r!.successful, false, "no silent no-op on a configured node");
-  assert.match(r!.reason, /vla_policy reads max_linear_x at configure and is inactive: deactivate and clean up .*then configure and activate/);
-  assert.equal(node.getParameter("max_linear_x").value, 0.5);
-  assert.deepEqual(node.setParameters([override("use_sim_time", true)]), [{ successful: true, reason: "" }], "parameters that are not the node's are left alone");
+test("the parameter phase follows the lifecycle: unconfigured, configured (inactive / active), busy in a transition or finalized", async () => {
+  let release!: () => void;
+  const { m } = managed({ onConfigure: () => new Promise<CallbackResult>((r) => (release = () => r("success"))) });
+  assert.deepEqual(m.paramPhase(), { kind: "unconfigured" });
+  const configuring = m.machine.configure();
+  assert.deepEqual(m.paramPhase(), { kind: "busy", label: "configuring" });
+  release();
+  await configuring;
+  assert.deepEqual(m.paramPhase(), { kind: "configured", label: "inactive" });
+  await m.machine.activate();
+  assert.deepEqual(m.paramPhase(), { kind: "configured", label: "active" });
+  await m.shutdown();
+  assert.deepEqual(m.paramPhase(), { kind: "busy", label: "finalized" });
 });

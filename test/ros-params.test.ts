@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { VirtualClock } from "../src/control/clock.js";
-import { parseParams } from "../src/params/table.js";
+import { POLICY_TABLE, parseParams } from "../src/params/table.js";
 import { PARAMETER_TYPE, type RosParameter } from "../src/ros/rclnodejs-api.js";
 import {
   nodeKeyMatches,
@@ -19,7 +19,7 @@ import {
   rosScalar,
 } from "../src/ros/ros-args.js";
 import { declareParams } from "../src/ros/ros-params.js";
-import { policyParamDecls } from "../src/ros/policy-node.js";
+import { paramDecls } from "../src/ros/node-params.js";
 import { FakeNode, FakeRcl, override } from "./ros-fake-rclnodejs.js";
 
 /** A fake node that, like rclnodejs, skips its own override when asked to and has a namespace. */
@@ -132,7 +132,7 @@ test("declareParams: the resolved override is declared over rclnodejs' own, type
   const argv = ["--ros-args", "--params-file", "/cfg.yaml", "--params-file", "/launch_params", "-p", "max_accel:=3"];
   // What rclnodejs 2.2 computed from these arguments: the node-specific file entry won.
   const fake = new NsNode("vla_policy", "/", [override("model", ""), override("max_accel", 2.0)]);
-  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, policyParamDecls(), { argv, readFile: read });
+  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, paramDecls(POLICY_TABLE), { argv, readFile: read });
   assert.equal(raw.model, "/models/t1");
   assert.equal(raw.max_accel, 3);
   assert.equal(fake.getParameter("model").value, "/models/t1");
@@ -144,17 +144,17 @@ test("declareParams: the resolved override is declared over rclnodejs' own, type
 test("declareParams: a /ns/name params file applies to a namespaced node, and a misspelt name in it is refused", () => {
   const read = files({ "/r.yaml": "/robot1/vla_policy:\n  ros__parameters:\n    model: /m\n    contol_rate_hz: 5\n" });
   const fake = new NsNode("vla_policy", "/robot1", []);
-  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, policyParamDecls(), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
+  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, paramDecls(POLICY_TABLE), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
   assert.equal(raw.model, "/m");
   assert.throws(() => parseParams(raw), /contol_rate_hz/);
   const other = new NsNode("vla_policy", "/", []);
-  const rawRoot = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), other, policyParamDecls(), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
+  const rawRoot = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), other, paramDecls(POLICY_TABLE), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
   assert.equal(rawRoot.model, "", "the /robot1 entry does not apply to /vla_policy");
 });
 
 test("declareParams: unreadable --ros-args leave rclnodejs' overrides in place and say so", () => {
   const fake = new NsNode("vla_policy", "/", [override("model", "/from-rclnodejs")]);
-  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, policyParamDecls(), {
+  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, paramDecls(POLICY_TABLE), {
     argv: ["--ros-args", "--params-file", "/missing.yaml"],
     readFile: files({}),
   });

@@ -123,7 +123,7 @@ test("cleanup releases the model and publishers, so a new model path loads on th
   assert.equal(h.node.pipeline, null);
 
   const [bad] = fake.setParameters([override("max_linear_x", -5.0)]);
-  assert.deepEqual(bad, { successful: false, reason: "max_linear_x: expected a number > 0" }, "an invalid value is refused with the reason");
+  assert.deepEqual(bad, { successful: false, reason: "max_linear_x: expected a number > 0, got -5" }, "an invalid value is refused with the reason (the table's own message, as at configure)");
   assert.deepEqual(fake.setParameters([override("model", modelB), override("max_linear_x", 0.3)]), [{ successful: true, reason: "" }, { successful: true, reason: "" }]);
   assert.equal(await h.set("configure"), true);
   assert.deepEqual(h.loads, [modelA, modelB], "the new path is loaded");

@@ -2,7 +2,7 @@
 // and cmd_vel in, a Mobile-VLA HDF5 episode out, read back with the episode reader.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +10,9 @@ import { openEpisode } from "../src/episodes/episode-reader.js";
 import { RecorderNode, RecorderNodeStartError, RECORDER_TOPICS } from "../src/ros/recorder-node.js";
 import { QOS_SENSOR_DATA } from "../src/ros/rclnodejs-api.js";
 import { VirtualClock } from "../src/control/clock.js";
+import { RECORDER_TABLE } from "../src/params/recorder-table.js";
+import { rosParamsFromYaml } from "../src/params/ros-file.js";
+import { repoPath } from "./fixtures/repo-path.js";
 import { FakeRcl, override, type FakeNode, type FakeParameter } from "./ros-fake-rclnodejs.js";
 
 let root: string;
@@ -189,4 +192,39 @@ test("lifecycle: autostart false waits unconfigured; deactivate saves the open e
   assert.equal(refused!.successful, false, "refused while active");
   await node.shutdown();
   assert.equal(node.managed.stateLabel, "finalized");
+});
+
+test("ros2 param set: scenario names the next episode at once; output_dir is refused while active; bad values are refused with the reason", async () => {
+  const dir = path.join(root, "live");
+  const h = await start(dir, [override("capture", "interval"), override("capture_interval_s", 0.5)]);
+  assert.deepEqual(h.fake.setParameters([override("scenario", "1box_hori_left")]), [{ successful: true, reason: "" }]);
+  at(h, 0, RECORDER_TOPICS.episode, { data: "start" });
+  for (let i = 0; i < 4; i++) at(h, 0.25, RECORDER_TOPICS.image, image(50 + i));
+  at(h, 0.1, RECORDER_TOPICS.episode, { data: "stop" });
+  await h.node.settled();
+  assert.match(path.basename(h.node.saved[0]!), /_1box_hori_left\.h5$/, "the episode started after the set carries the scenario");
+  assert.deepEqual(h.fake.setParameters([override("scenario", "../escape")]).map((r) => r.successful), [false], "a scenario the file name rule refuses");
+  assert.match(h.fake.setParameters([override("scenario", "../escape")])[0]!.reason, /^scenario: /);
+  const refused = h.fake.setParameters([override("output_dir", path.join(root, "elsewhere"))])[0]!;
+  assert.equal(refused.reason, "episode_recorder reads output_dir at configure and is active: deactivate and clean up (ros2 lifecycle set /episode_recorder deactivate, then cleanup), set it, then configure and activate");
+  assert.equal(h.fake.getParameter("scenario").value, "1box_hori_left", "the old value stays");
+  await h.node.shutdown();
+});
+
+test("while unconfigured a bad value is refused with the episode rules' own reason", async () => {
+  const t = { now: T0 };
+  const rcl = new FakeRcl({ now: () => t.now }, [override("output_dir", path.join(root, "u")), override("autostart", false)]);
+  const node = await RecorderNode.create({ rcl, now: () => t.now, scheduler: new VirtualClock({ start: T0 }) });
+  const fake = rcl.nodes[0]!;
+  assert.deepEqual(fake.setParameters([override("gzip", 12)]), [{ successful: false, reason: "gzip: gzip level 12 is not an integer in 0..9 (0 = off)" }]);
+  assert.deepEqual(fake.setParameters([override("capture", "sometimes")]), [{ successful: false, reason: 'capture: expected "on_action" or "interval", got "sometimes"' }]);
+  assert.deepEqual(fake.setParameters([override("capture_interval_s", 0.5)]), [{ successful: true, reason: "" }]);
+  await node.shutdown();
+});
+
+test("config/episode_recorder.yaml lists exactly the recorder table's names, with the table's defaults (output_dir left to the user)", async () => {
+  const raw = rosParamsFromYaml(readFileSync(repoPath("config", "episode_recorder.yaml"), "utf8"), "episode_recorder");
+  assert.deepEqual(Object.keys(raw).sort(), [...RECORDER_TABLE.names].sort());
+  assert.deepEqual(RECORDER_TABLE.problems(raw), ['output_dir: expected a folder path (output_dir:=/data/episodes), got ""']);
+  assert.deepEqual({ ...raw, output_dir: "" }, { ...RECORDER_TABLE.defaults });
 });

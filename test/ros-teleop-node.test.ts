@@ -130,3 +130,22 @@ test("speed and hold_s parameters; a bad one is refused by name", async () => {
     return true;
   });
 });
+
+test("ros2 param set: speed and hold_s apply from the next key; a shorter hold cuts the move in progress short; a bad value is refused and changes nothing", async () => {
+  const s = setup();
+  s.tty.type("w");
+  assert.deepEqual(s.fake.setParameters([override("speed", 0.5)]), [{ successful: true, reason: "" }]);
+  assert.deepEqual(s.fake.setParameters([override("hold_s", 0.1)]), [{ successful: true, reason: "" }]);
+  await s.clock.advanceBy(0.15);
+  assert.deepEqual(s.twists().map(s.v), [[1.15, 0, 0], [0, 0, 0]], "the move keyed before stopped 0.1 s after its key, not 0.4 s");
+  s.tty.type("a");
+  assert.deepEqual(s.v(s.twists().at(-1)!), [0, 0.5, 0], "the next key at the new speed");
+  await s.clock.advanceBy(0.11);
+  assert.deepEqual(s.v(s.twists().at(-1)!), [0, 0, 0], "and the new hold");
+  assert.deepEqual(s.fake.setParameters([override("speed", -1)]), [{ successful: false, reason: "speed: expected a number > 0, got -1" }]);
+  assert.deepEqual(s.fake.setParameters([override("hold_s", "long")]), [{ successful: false, reason: 'hold_s: expected a number > 0, got "long"' }]);
+  assert.equal(s.node.state.speed, 0.5);
+  assert.equal(s.node.state.holdS, 0.1);
+  s.node.shutdown();
+  assert.match(s.fake.setParameters([override("speed", 1)])[0]!.reason, /vla_teleop is shut down/);
+});

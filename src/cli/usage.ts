@@ -2,7 +2,8 @@
 // part of a command runs: each command lists its options' problems in a yargs
 // check(), so a model is never built or a bag never read for a run that cannot go
 // ahead. Failed runs (a bag that does not read, a model that fails) exit 1.
-import { ParamsError, parseParams, pickParams } from "../params/table.js";
+import { ParamsError } from "../params/param-table.js";
+import { parseParams, pickParams } from "../params/table.js";
 import { YARGS_OPTIONS } from "../params/yargs.js";
 
 /** A bad option value found after yargs' own checks; main.ts turns it into exit 2. */

@@ -3,7 +3,8 @@
 // rclcpp do, then through the table's own parser.
 import { readFile } from "node:fs/promises";
 import { nodeKeyMatches, paramEntries, resolveParamOverrides, RosArgsError } from "../ros/ros-args.js";
-import { ParamsError, parseParams, type PolicyParams } from "./table.js";
+import { ParamsError } from "./param-table.js";
+import { parseParams, type PolicyParams } from "./table.js";
 
 /**
  * The parameters a params file gives node `node` (its own section, "/**" and any other

@@ -5,6 +5,18 @@
 
 export type ParamType = "string" | "number" | "integer" | "boolean";
 
+/**
+ * When a new value takes effect on a running ROS node (`ros2 param set`), decided
+ * per parameter where it is declared:
+ *   live:      from the next control tick (or key, or episode): checked and applied at once;
+ *   configure: read at configure (a model, a publisher's type, a state machine built
+ *              from it); refused while the node is configured, naming the way through
+ *              cleanup and configure;
+ *   start:     read once when the node starts (autostart); refused afterwards.
+ * A value that is refused keeps the old one: never "successful" and not applied.
+ */
+export type ParamApply = "live" | "configure" | "start";
+
 type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
 export interface ParamSpec<T> {
@@ -13,6 +25,7 @@ export interface ParamSpec<T> {
   unit: string;
   default: T;
   description: string;
+  applies: ParamApply;
   /** Reads a YAML value or a command-line string. */
   parse(raw: unknown): Parsed<T>;
 }
@@ -34,25 +47,32 @@ export function numberParam(o: {
   unit: string;
   default: number;
   description: string;
+  applies: ParamApply;
   integer?: boolean;
-  /** Smallest allowed value, and whether it is allowed itself. */
-  min: number;
-  minInclusive: boolean;
+  /**
+   * Smallest allowed value, and whether it is allowed itself. Left out when the
+   * bounds are another module's rule, checked by the table's relations (the
+   * recorder's capture and writer settings).
+   */
+  min?: number;
+  minInclusive?: boolean;
   /** Largest allowed value (inclusive): what the package can run without hanging or exhausting memory. */
   max?: number;
   infinite?: boolean;
 }): ParamSpec<number> {
   const what = o.integer ? "an integer" : "a number";
-  const below = `${what} ${o.minInclusive ? ">=" : ">"} ${o.min}${o.infinite ? " (inf allowed)" : ""}`;
+  const min = o.min ?? -Infinity;
+  const below = o.min === undefined ? what : `${what} ${o.minInclusive ? ">=" : ">"} ${o.min}${o.infinite ? " (inf allowed)" : ""}`;
   return {
     type: o.integer ? "integer" : "number",
     unit: o.unit,
     default: o.default,
     description: o.description,
+    applies: o.applies,
     parse(raw) {
       const n = toNumber(raw);
       const finiteOk = Number.isFinite(n) || (o.infinite === true && n === Infinity);
-      const ok = finiteOk && (o.minInclusive ? n >= o.min : n > o.min) && (!o.integer || Number.isInteger(n));
+      const ok = finiteOk && (o.minInclusive ? n >= min : n > min) && (!o.integer || Number.isInteger(n));
       if (!ok) return { ok: false, expected: below };
       if (o.max !== undefined && n > o.max) return { ok: false, expected: `${what} <= ${o.max}` };
       return { ok: true, value: n };
@@ -60,12 +80,13 @@ export function numberParam(o: {
   };
 }
 
-export function stringParam(o: { unit?: string; default: string; description: string; nonEmpty?: boolean; check?: (s: string) => string | null }): ParamSpec<string> {
+export function stringParam(o: { unit?: string; default: string; description: string; applies: ParamApply; nonEmpty?: boolean; check?: (s: string) => string | null }): ParamSpec<string> {
   return {
     type: "string",
     unit: o.unit ?? "",
     default: o.default,
     description: o.description,
+    applies: o.applies,
     parse(raw) {
       if (typeof raw !== "string" || (o.nonEmpty && raw.trim() === "")) return { ok: false, expected: o.nonEmpty ? "a non-empty string" : "a string" };
       const problem = o.check?.(raw);
@@ -74,12 +95,13 @@ export function stringParam(o: { unit?: string; default: string; description: st
   };
 }
 
-export function oneOfParam<T extends string>(o: { allowed: readonly T[]; default: T; description: string }): ParamSpec<T> {
+export function oneOfParam<T extends string>(o: { allowed: readonly T[]; default: T; description: string; applies: ParamApply }): ParamSpec<T> {
   return {
     type: "string",
     unit: "",
     default: o.default,
     description: `${o.description} One of: ${o.allowed.join(", ")}.`,
+    applies: o.applies,
     parse(raw) {
       const s = typeof raw === "string" ? raw.trim() : raw;
       return (o.allowed as readonly unknown[]).includes(s) ? { ok: true, value: s as T } : { ok: false, expected: `one of ${o.allowed.map((a) => JSON.stringify(a)).join(", ")}` };
@@ -87,12 +109,13 @@ export function oneOfParam<T extends string>(o: { allowed: readonly T[]; default
   };
 }
 
-export function boolParam(o: { default: boolean; description: string }): ParamSpec<boolean> {
+export function boolParam(o: { default: boolean; description: string; applies: ParamApply }): ParamSpec<boolean> {
   return {
     type: "boolean",
     unit: "",
     default: o.default,
     description: o.description,
+    applies: o.applies,
     parse(raw) {
       if (typeof raw === "boolean") return { ok: true, value: raw };
       if (typeof raw === "string" && /^(true|false)$/i.test(raw.trim())) return { ok: true, value: raw.trim().toLowerCase() === "true" };

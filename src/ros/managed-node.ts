@@ -1,28 +1,20 @@
 // What every managed node of this package shares, the way nav2_util::LifecycleNode
 // gives it to nav2's servers: the state machine with its ROS services, the bond
 // to a lifecycle manager while active, autostart (configure + activate at start,
-// so a plain `ros2 launch` runs the node), and the set-parameters hook.
-//
-// Parameters are declared when the node is created and read, validated, at
-// configure. A change while the node is configured would not reach the code that
-// already read it, so it is refused with the way to apply it (live parameters
-// will be accepted here, per parameter, without touching the lifecycle); while
-// unconfigured a change is validated and refused with the reason when invalid.
+// so a plain `ros2 launch` runs the node), and the lifecycle phase the parameter
+// rule (node-params.ts) decides a `ros2 param set` by.
 import type { Scheduler } from "../control/clock.js";
 import { Bond } from "./bond.js";
 import { LifecycleInterface } from "./lifecycle-interface.js";
 import { LifecycleStateMachine, STATE, type CallbackResult, type LifecycleCallbacks, type StateId } from "./lifecycle.js";
-import type { RosNode, RosParameter, RosSetParametersResult } from "./rclnodejs-api.js";
-import { plainValue } from "./ros-params.js";
+import type { NodePhase } from "./node-params.js";
+import type { RosNode } from "./rclnodejs-api.js";
 
 export interface ManagedNodeLogger {
   info(message: string): unknown;
   warn(message: string): unknown;
   error(message: string): unknown;
 }
-
-/** Checks one parameter's new value; returns why it is refused, or null. */
-export type ParameterCheck = (name: string, value: unknown) => string | null;
 
 /** A start-up transition failed; the message names the transition and why. */
 export class StartupError extends Error {
@@ -85,24 +77,12 @@ export class ManagedNode {
     await this.machine.shutdownFromAnyState();
   }
 
-  /** Registers the set-parameters hook; call after every parameter is declared (rclnodejs runs it for declarations too). */
-  watchParameters(known: ReadonlySet<string>, check: ParameterCheck): void {
-    this.node.addOnSetParametersCallback?.((params: RosParameter[]): RosSetParametersResult => {
-      for (const p of params) {
-        if (!known.has(p.name)) continue;
-        if (this.machine.id !== STATE.UNCONFIGURED) {
-          return {
-            successful: false,
-            reason:
-              `${this.node.name()} reads ${p.name} at configure and is ${this.stateLabel}: ` +
-              `deactivate and clean up (ros2 lifecycle set ${this.node.name()} deactivate, then cleanup), set it, then configure and activate`,
-          };
-        }
-        const problem = check(p.name, plainValue(p));
-        if (problem) return { successful: false, reason: `${p.name}: ${problem}` };
-      }
-      return { successful: true, reason: "" };
-    });
+  /** Where the node is for a parameter change: unconfigured, configured (inactive / active), or busy in a transition or finalized. */
+  paramPhase(): NodePhase {
+    const id = this.machine.id;
+    if (id === STATE.UNCONFIGURED) return { kind: "unconfigured" };
+    if (id === STATE.INACTIVE || id === STATE.ACTIVE) return { kind: "configured", label: this.stateLabel };
+    return { kind: "busy", label: this.stateLabel };
   }
 
   destroy(): void {

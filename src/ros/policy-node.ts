@@ -14,6 +14,9 @@
 //               next configure reads the parameters (a new model path) again
 //   shutdown:   from any state: a zero first (when configured), then as cleanup
 // autostart (default true) configures and activates at start (run.ts).
+// `ros2 param set` goes through node-params.ts: a live parameter (the limits, rates,
+// aggregation, ...) reaches the pipeline from its next control tick, a reload one
+// (the model, the camera source, stamped) is refused while configured.
 //
 //   image (Image, sensor-data QoS) ─┐
 //   image/compressed (sensor-data) ─┼─> Pipeline.onFrame (stamp = node clock at receipt)
@@ -33,7 +36,8 @@ import path from "node:path";
 import { Pipeline, type PipelineLogger } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
-import { PARAM_NAMES, ParamsError, modelLoadOptions, paramSpec, parseParams, type ParamName, type PolicyParams } from "../params/table.js";
+import { ParamsError } from "../params/param-table.js";
+import { POLICY_TABLE, modelLoadOptions, paramSpec, parseParams, type PolicyParams } from "../params/table.js";
 import type { ImageMessage } from "../msgs/image.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
@@ -55,7 +59,7 @@ import {
   timeToSeconds,
 } from "./msg-convert.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from "./rclnodejs-api.js";
-import { declareParams, plainValue, type ParamDecl } from "./ros-params.js";
+import { NodeParams } from "./node-params.js";
 import { NODE_TOPICS } from "../mobile-vla/topics.js";
 
 export const POLICY_NODE_NAME = "vla_policy";
@@ -101,18 +105,9 @@ export class PolicyNodeStartError extends Error {
   override name = "PolicyNodeStartError";
 }
 
-/** The PARAMS table as ROS declarations: frame_interval_s's null default is 0.0 (ROS parameters cannot be null). */
-export function policyParamDecls(): ParamDecl[] {
-  return PARAM_NAMES.map((name) => {
-    const spec = paramSpec(name);
-    const d = spec.default;
-    const value = d === null ? 0 : (d as string | number | boolean);
-    return { name, default: value, integer: spec.type === "integer" };
-  });
-}
-
 /** What configure builds and cleanup releases. */
 interface Configured {
+  /** Read at configure; live parameters replace it as they are set. */
   params: PolicyParams;
   model: VlaModel;
   policy: VlaPolicy;
@@ -133,8 +128,8 @@ export class PolicyNode {
   private readonly log: PipelineLogger;
   private readonly diagPub: RosPublisher;
   private readonly diagTimer: Timer;
-  /** Declared values and the names of overrides no parameter matches (refused at configure). */
-  private readonly foreign: Record<string, unknown>;
+  /** The parameter table on this node: declared at creation, read at configure, `ros2 param set` decided. */
+  private readonly rosParams: NodeParams;
   private readonly autostartValue: boolean;
   private cfg: Configured | null = null;
   private cameraSubs: RosSubscription[] = [];
@@ -154,15 +149,12 @@ export class PolicyNode {
     this.node = node;
     this.log = rosLogger(node.getLogger());
     this.scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
-    let declared: Record<string, unknown>;
     try {
-      declared = declareParams(opts.rcl, node, policyParamDecls());
+      this.rosParams = new NodeParams(opts.rcl, node, POLICY_TABLE);
     } catch (e) {
       throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: refusing to start: ${errorText(e)}`, { cause: e });
     }
-    const known = new Set<string>(PARAM_NAMES);
-    this.foreign = Object.fromEntries(Object.entries(declared).filter(([k]) => !known.has(k)));
-    const autostart = paramSpec("autostart").parse(declared.autostart);
+    const autostart = paramSpec("autostart").parse(this.rosParams.initial.autostart);
     if (!autostart.ok) throw new PolicyNodeStartError(`${POLICY_NODE_NAME}: refusing to start: autostart: expected ${autostart.expected}`);
     this.autostartValue = autostart.value as boolean;
     this.diagPub = node.createPublisher(MSG.diagnostics, POLICY_TOPICS.diagnostics, { qos: QOS_DEFAULT });
@@ -174,10 +166,7 @@ export class PolicyNode {
       onShutdown: (from) => this.onShutdown(from),
       onError: (from) => this.onError(from),
     });
-    this.managed.watchParameters(known, (name, value) => {
-      const r = paramSpec(name as ParamName).parse(value);
-      return r.ok ? null : `expected ${r.expected}`;
-    });
+    this.rosParams.watch({ phase: () => this.managed.paramPhase(), apply: (raw, changed) => this.applyLive(parseParams(raw), changed) });
     this.diagTimer = this.scheduler.every(this.opts.diagnosticsPeriodS ?? 1, () => this.guarded("diagnostics", () => this.publishDiagnostics()));
   }
 
@@ -315,11 +304,25 @@ export class PolicyNode {
 
   /** The declared parameters' current values (set since declaration included) through the table's parser. */
   private readParams(): PolicyParams {
-    const raw: Record<string, unknown> = { ...this.foreign };
-    for (const name of PARAM_NAMES) raw[name] = plainValue(this.node.getParameter(name));
-    const params = parseParams(raw);
+    const params = parseParams(this.rosParams.raw());
     if (params.model.trim() === "") throw new ParamsError(["model: expected the path of a model folder (e.g. model:=/path/to/models/mobile_vla), got \"\""]);
     return params;
+  }
+
+  /**
+   * Live parameters (their table entry says `applies: "live"`) on the configured
+   * node, already checked: the pipeline takes them from its next control tick, the
+   * camera service its new interval and timeout, the policy its window fill; a new
+   * instruction parameter acts as one arriving on the topic.
+   */
+  private applyLive(next: PolicyParams, changed: readonly string[]): void {
+    const c = this.configured();
+    c.pipeline.update(next);
+    c.source?.retime(c.pipeline.frameIntervalS, next.watchdog_timeout_s);
+    c.policy.windowFill = next.window_fill;
+    c.params = next;
+    if (changed.includes("instruction")) this.setInstruction(next.instruction);
+    this.log.info(`parameters set: ${changed.map((n) => `${n}=${JSON.stringify(next[n as keyof PolicyParams])}`).join(", ")}`);
   }
 
   private build(params: PolicyParams, model: VlaModel): Configured {

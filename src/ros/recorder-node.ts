@@ -9,17 +9,15 @@
 // subscribes; deactivate saves the episode being recorded (never lost) and
 // unsubscribes; cleanup drops the state machine, so a new output_dir applies at the
 // next configure; shutdown saves from any state. autostart (default true) does
-// configure + activate at start.
+// configure + activate at start. Parameters: params/recorder-table.ts, set while
+// running through node-params.ts (scenario live, the rest at configure).
 //
 // Every event is timed by the node clock at receipt (the camera's header stamp
 // may come from another machine's clock, and the commands carry none), so the
 // "frame after the command" rule compares times on one clock.
-import type { ChannelOrder } from "../model/manifest.js";
 import { writerSinkFactory } from "../episodes/episode-sink.js";
-import { captureOptionProblems, writerOptionProblems } from "../episodes/episode-options.js";
-import { EpisodeStateMachine, type CapturePolicy, type EpisodeTransition } from "../episodes/episode-state.js";
+import { EpisodeStateMachine, type EpisodeTransition } from "../episodes/episode-state.js";
 import { EpisodeCommandError, parseEpisodeCommand } from "../mobile-vla/episode-command.js";
-import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { NODE_TOPICS } from "../mobile-vla/topics.js";
 import { WallScheduler, type Scheduler } from "../control/clock.js";
 import type { PipelineLogger } from "../control/pipeline.js";
@@ -28,7 +26,8 @@ import type { CallbackResult } from "./lifecycle.js";
 import { ManagedNode, attempt } from "./managed-node.js";
 import { imageFromRos, stringFromRos, timeToSeconds, twistActionFromRos } from "./msg-convert.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosSubscription } from "./rclnodejs-api.js";
-import { declareParams, plainValue, type ParamDecl } from "./ros-params.js";
+import { NodeParams } from "./node-params.js";
+import { RECORDER_TABLE, parseRecorderParams, type RecorderParams } from "../params/recorder-table.js";
 
 export const RECORDER_NODE_NAME = "episode_recorder";
 
@@ -39,80 +38,8 @@ export const RECORDER_TOPICS = {
   episode: NODE_TOPICS.episode,
 } as const;
 
-export interface RecorderParams {
-  output_dir: string;
-  capture: CapturePolicy;
-  capture_interval_s: number;
-  hold_s: number;
-  /** Scenario tags for file names ("" = none). */
-  scenario: string;
-  channel_order: ChannelOrder;
-  /** gzip level 0..9 for images (0 = off). */
-  gzip: number;
-  /** Configure and activate at start. */
-  autostart: boolean;
-}
-
-export const RECORDER_DEFAULTS: Readonly<RecorderParams> = Object.freeze({
-  output_dir: "",
-  capture: "on_action",
-  capture_interval_s: 1.0,
-  hold_s: TELEOP_HOLD_S,
-  scenario: "",
-  channel_order: "bgr",
-  gzip: 0,
-  autostart: true,
-});
-
-export const RECORDER_PARAM_DECLS: readonly ParamDecl[] = [
-  { name: "output_dir", default: RECORDER_DEFAULTS.output_dir },
-  { name: "capture", default: RECORDER_DEFAULTS.capture },
-  { name: "capture_interval_s", default: RECORDER_DEFAULTS.capture_interval_s },
-  { name: "hold_s", default: RECORDER_DEFAULTS.hold_s },
-  { name: "scenario", default: RECORDER_DEFAULTS.scenario },
-  { name: "channel_order", default: RECORDER_DEFAULTS.channel_order },
-  { name: "gzip", default: RECORDER_DEFAULTS.gzip, integer: true },
-  { name: "autostart", default: RECORDER_DEFAULTS.autostart },
-];
-
 export class RecorderNodeStartError extends Error {
   override name = "RecorderNodeStartError";
-}
-
-/** Validates the recorder's parameters; throws one error naming every bad one. */
-export function parseRecorderParams(raw: Record<string, unknown>): RecorderParams {
-  const problems: string[] = [];
-  const known = new Set(RECORDER_PARAM_DECLS.map((d) => d.name));
-  for (const k of Object.keys(raw)) if (!known.has(k)) problems.push(`${k}: unknown parameter; known: ${[...known].join(", ")}`);
-  const get = <T>(name: keyof RecorderParams, ok: (v: unknown) => v is T, expected: string): T => {
-    const v = raw[name] ?? RECORDER_DEFAULTS[name];
-    if (ok(v)) return v;
-    problems.push(`${name}: expected ${expected}, got ${JSON.stringify(v)}`);
-    return RECORDER_DEFAULTS[name] as T;
-  };
-  const isStr = (v: unknown): v is string => typeof v === "string";
-  const isNum = (v: unknown): v is number => typeof v === "number";
-  const p: RecorderParams = {
-    output_dir: get("output_dir", (v): v is string => isStr(v) && v.trim() !== "", "a folder path (output_dir:=/data/episodes)"),
-    capture: get("capture", isStr, 'one of "on_action", "interval"') as CapturePolicy,
-    capture_interval_s: get("capture_interval_s", isNum, "a number of seconds"),
-    hold_s: get("hold_s", isNum, "a number of seconds"),
-    scenario: get("scenario", isStr, "a string"),
-    channel_order: get("channel_order", isStr, 'one of "bgr", "rgb"') as ChannelOrder,
-    gzip: get("gzip", isNum, "an integer 0..9 (0 = off)"),
-    autostart: get("autostart", (v): v is boolean => typeof v === "boolean", "true or false"),
-  };
-  // The values' rules are the state machine's and the writer's own, so the node
-  // refuses at start exactly what would fail later.
-  problems.push(
-    ...captureOptionProblems({ capture: p.capture, captureIntervalS: p.capture_interval_s, holdS: p.hold_s }),
-    ...writerOptionProblems(
-      { scenario: p.scenario === "" ? null : p.scenario, channelOrder: p.channel_order, gzip: p.gzip },
-      { scenario: "scenario", channelOrder: "channel_order", gzip: "gzip", flushEvery: "flush_every" },
-    ),
-  );
-  if (problems.length) throw new RecorderNodeStartError(`invalid parameters:\n  - ${problems.join("\n  - ")}`);
-  return p;
 }
 
 export interface RecorderNodeOptions {
@@ -136,8 +63,8 @@ export class RecorderNode {
   private readonly log: PipelineLogger;
   private readonly now: () => number;
   private readonly autostartValue: boolean;
-  /** Overrides no parameter matches (a misspelt name), refused at configure. */
-  private readonly foreign: Record<string, unknown>;
+  /** The parameter table on this node: declared at creation, read at configure, `ros2 param set` decided. */
+  private readonly rosParams: NodeParams;
   private cfg: Configured | null = null;
   private subscriptions: RosSubscription[] = [];
   /** Saves and discards still being written; deactivate and shutdown wait for them. */
@@ -153,14 +80,14 @@ export class RecorderNode {
     this.node = node;
     this.log = rosLogger(node.getLogger());
     // Only autostart is read now; the rest is read and checked at configure.
-    const declared = declareParams(opts.rcl, node, RECORDER_PARAM_DECLS);
-    const names = new Set(RECORDER_PARAM_DECLS.map((d) => d.name));
-    this.foreign = Object.fromEntries(Object.entries(declared).filter(([k]) => !names.has(k)));
-    const autostart = declared.autostart;
-    if (typeof autostart !== "boolean") {
-      throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: autostart: expected true or false, got ${JSON.stringify(autostart)}`);
+    try {
+      this.rosParams = new NodeParams(opts.rcl, node, RECORDER_TABLE);
+    } catch (e) {
+      throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    this.autostartValue = autostart;
+    const autostart = RECORDER_TABLE.spec("autostart").parse(this.rosParams.initial.autostart);
+    if (!autostart.ok) throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: autostart: expected ${autostart.expected}`);
+    this.autostartValue = autostart.value as boolean;
     const scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
     this.now = opts.now ?? (() => scheduler.now());
     this.managed = new ManagedNode(node, scheduler, this.log, {
@@ -171,15 +98,7 @@ export class RecorderNode {
       onShutdown: () => this.onShutdown(),
       onError: () => this.onShutdown(),
     });
-    this.managed.watchParameters(names, (name, value) => {
-      try {
-        parseRecorderParams({ ...this.readRaw(), [name]: value });
-        return null;
-      } catch (e) {
-        const lines = (e instanceof Error ? e.message : String(e)).split("\n").filter((l) => l.includes(`${name}:`));
-        return lines.map((l) => l.replace(/^\s*- /, "")).join("; ") || null;
-      }
-    });
+    this.rosParams.watch({ phase: () => this.managed.paramPhase(), apply: (raw, changed) => this.applyLive(parseRecorderParams(raw), changed) });
   }
 
   /** The node as `ros2 run` starts it: created, then configured and activated when autostart is true. */
@@ -231,15 +150,18 @@ export class RecorderNode {
     return this.closing;
   }
 
-  private readRaw(): Record<string, unknown> {
-    const raw: Record<string, unknown> = { ...this.foreign };
-    for (const d of RECORDER_PARAM_DECLS) raw[d.name] = plainValue(this.node.getParameter(d.name));
-    return raw;
+  /** Live parameters (scenario) on the configured node, already checked: the next episode started uses them. */
+  private applyLive(next: RecorderParams, changed: readonly string[]): void {
+    const c = this.cfg;
+    if (!c) return;
+    c.state.setScenario(next.scenario === "" ? null : next.scenario);
+    c.params = next;
+    this.log.info(`parameters set: ${changed.map((n) => `${n}=${JSON.stringify(next[n as keyof RecorderParams])}`).join(", ")}`);
   }
 
   private async onConfigure(): Promise<CallbackResult> {
     const r = await attempt(this.log, "configure", () => {
-      const p = parseRecorderParams(this.readRaw());
+      const p = parseRecorderParams(this.rosParams.raw());
       const sinks = writerSinkFactory(p.output_dir, {
         channelOrder: p.channel_order,
         gzip: p.gzip,

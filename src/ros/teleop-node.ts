@@ -6,22 +6,17 @@ import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { PipelineLogger } from "../control/pipeline.js";
 import { RawTerminal, type ProcessLike, type RawInput } from "../teleop/raw-terminal.js";
 import { formatEpisodeCommand } from "../mobile-vla/episode-command.js";
-import { TELEOP_HOLD_S, TELEOP_SPEED } from "../mobile-vla/teleop.js";
 import { NODE_TOPICS } from "../mobile-vla/topics.js";
 import { TeleopState, type TeleopOutput } from "../teleop/teleop.js";
 import { rosLogger } from "./diagnostics.js";
 import { timeToSeconds, twistMsg } from "./msg-convert.js";
 import { QOS_DEFAULT, type Rclnodejs, type RosNode, type RosPublisher } from "./rclnodejs-api.js";
-import { declareParams, type ParamDecl } from "./ros-params.js";
+import { TELEOP_TABLE } from "../params/teleop-table.js";
+import { NodeParams } from "./node-params.js";
 
 export const TELEOP_NODE_NAME = "vla_teleop";
 
 export const TELEOP_TOPICS = { cmdVel: NODE_TOPICS.cmdVel, episode: NODE_TOPICS.episode } as const;
-
-export const TELEOP_PARAM_DECLS: readonly ParamDecl[] = [
-  { name: "speed", default: TELEOP_SPEED },
-  { name: "hold_s", default: TELEOP_HOLD_S },
-];
 
 export const TELEOP_HELP = [
   "vla_teleop: w/s +x/-x, a/d +y/-y, q/e/z/c diagonals, r/t rotate, space stop,",
@@ -63,15 +58,25 @@ export class TeleopNode {
     const node = opts.node ?? opts.rcl.createNode(TELEOP_NODE_NAME);
     this.node = node;
     this.log = rosLogger(node.getLogger());
-    const raw = declareParams(opts.rcl, node, TELEOP_PARAM_DECLS);
+    let rosParams: NodeParams;
     try {
-      const unknown = Object.keys(raw).filter((k) => !TELEOP_PARAM_DECLS.some((d) => d.name === k));
-      if (unknown.length) throw new RangeError(`${unknown.join(", ")}: unknown parameter; known: speed, hold_s`);
-      this.state = new TeleopState({ speed: Number(raw.speed), holdS: Number(raw.hold_s) });
+      rosParams = new NodeParams(opts.rcl, node, TELEOP_TABLE);
+      const p = TELEOP_TABLE.parse(rosParams.raw());
+      this.state = new TeleopState({ speed: p.speed, holdS: p.hold_s });
     } catch (e) {
       throw new TeleopNodeStartError(`${TELEOP_NODE_NAME}: refusing to start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     this.scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
+    // No lifecycle: the node runs from creation, and both its parameters apply from the next key.
+    rosParams.watch({
+      phase: () => (this.closed ? { kind: "busy", label: "shut down" } : { kind: "configured", label: "running" }),
+      apply: (raw, changed) => {
+        const p = TELEOP_TABLE.parse(raw);
+        this.state.configure({ speed: p.speed, holdS: p.hold_s }, this.scheduler.now());
+        this.armAutoStop();
+        this.log.info(`parameters set: ${changed.map((n) => `${n}=${JSON.stringify(raw[n])}`).join(", ")}`);
+      },
+    });
     this.cmdPub = node.createPublisher("geometry_msgs/msg/Twist", TELEOP_TOPICS.cmdVel, { qos: QOS_DEFAULT });
     this.episodePub = node.createPublisher("std_msgs/msg/String", TELEOP_TOPICS.episode, { qos: QOS_DEFAULT });
   }
