@@ -539,3 +539,22 @@ test("WallScheduler: outcomes carry its clock's times, errors become outcomes, a
   await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(cancelled, []);
 });
+
+test("update(): limits from the next tick, control_rate_hz restarts the control timer, a value it cannot run changes nothing", async () => {
+  const h = setup({ latency: 0.05, make: constant(0.8, 0.6), params: { max_accel: 0, max_decel: 0 } });
+  h.pipe.start();
+  await h.camera(0, 2, 10);
+  assert.ok(Math.abs(h.cmds.at(-1)!.linear_x - 0.8) < EPS, "driving at the target");
+  h.pipe.update({ ...DEFAULT_PARAMS, instruction: "ignored here", max_accel: 0, max_decel: 0, max_linear_x: 0.4, control_rate_hz: 5 });
+  const n = h.cmds.length;
+  await h.camera(2.01, 4, 10);
+  const after = h.cmds.slice(n);
+  assert.equal(after.length, 10, "5 commands a second from the update on");
+  assert.ok(after.every((c) => Math.abs(c.linear_x - 0.4) < EPS && Math.abs(c.linear_y - 0.3) < EPS), "x bounded at 0.4, y scaled with it (direction mode)");
+  assert.equal(h.pipe.diagnostics().instruction, "go to the basket", "the instruction is setInstruction's business");
+  assert.throws(() => h.pipe.update({ ...DEFAULT_PARAMS, max_linear_x: 0.2, ensemble_k: -1 }), /ensembleK must be a finite number >= 0/);
+  const m = h.cmds.length;
+  await h.camera(4.01, 5, 10);
+  assert.ok(h.cmds.slice(m).every((c) => Math.abs(c.linear_x - 0.4) < EPS), "the refused update left the old limits");
+  h.pipe.stop();
+});

@@ -190,3 +190,25 @@ test("imageFromResponse: a raw Image or a CompressedImage in `image`; anything e
   assert.throws(() => imageFromResponse({ frame: {} }), /the response has no image field/);
   assert.throws(() => imageFromResponse({ image: { ...imageMsg(1, 5), data: new Uint8Array(3) } }), /3 bytes/);
 });
+
+test("frame_interval_s set while pulling: the requests follow the new interval, still just before each sample tick", async () => {
+  const { clock, rcl } = setup();
+  const cam = camera(rcl, clock);
+  const { node, fake } = await policy(rcl, clock);
+  try {
+    await clock.advanceBy(1.0);
+    assert.deepEqual(fake.setParameters([override("frame_interval_s", 0.2)]), [{ successful: true, reason: "" }]);
+    const from = cam.requests.length;
+    await clock.advanceBy(2.0);
+    // The sampling restarted at 1001.0 with 0.2 s ticks: a request 0.05 s before each.
+    assert.deepEqual(cam.requests.slice(from).map((t) => Math.round((t - 1001) * 100) / 100), [0.15, 0.35, 0.55, 0.75, 0.95, 1.15, 1.35, 1.55, 1.75, 1.95]);
+    const chunks = (fake.published(POLICY_TOPICS.chunk) as { data: string }[]).map((c) => JSON.parse(c.data) as { stamp: number });
+    const late = chunks.filter((c) => c.stamp > 1001.2);
+    assert.ok(late.length >= 5, `chunks from pulled frames at the new interval: ${late.length}`);
+    for (const c of late) assert.ok(Math.abs(((c.stamp - 1001) % 0.2) - 0.15) < 1e-6, `each sampled frame is 0.05 s old at its tick: ${c.stamp}`);
+  } finally {
+    const done = node.shutdown();
+    await clock.advanceBy(1);
+    await done;
+  }
+});
