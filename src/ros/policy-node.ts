@@ -317,11 +317,19 @@ export class PolicyNode {
    */
   private applyLive(next: PolicyParams, changed: readonly string[]): void {
     const c = this.configured();
+    if (changed.includes("instruction")) {
+      try {
+        this.setInstruction(next.instruction);
+      } catch (e) {
+        // As for a broken instruction message: the robot stops rather than act on the old one.
+        c.pipeline.setInstruction("");
+        throw e;
+      }
+    }
     c.pipeline.update(next);
     c.source?.retime(c.pipeline.frameIntervalS, next.watchdog_timeout_s);
     c.policy.windowFill = next.window_fill;
     c.params = next;
-    if (changed.includes("instruction")) this.setInstruction(next.instruction);
     this.log.info(`parameters set: ${changed.map((n) => `${n}=${JSON.stringify(next[n as keyof PolicyParams])}`).join(", ")}`);
   }
 
