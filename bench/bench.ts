@@ -128,8 +128,14 @@ async function main(): Promise<void> {
         throw new Error(`--precision both: ${dir} has no int8 backbone (manifest backbone.variants.int8); it has: ${available.join(", ")}`);
       }
       await backboneBench({
-        dir, precisions, frames, runtime, gemmGflops: gflops, instruction: "Navigate to the gray basket on the left",
-        frame: cameraFrame, emit,
+        dir,
+        precisions,
+        frames,
+        runtime,
+        gemmGflops: gflops,
+        instruction: "Navigate to the gray basket on the left",
+        frame: cameraFrame,
+        emit,
       });
     }
     if (want("policy")) {

@@ -46,7 +46,14 @@ async function replayBench(ctx: BenchContext, model: VlaModel): Promise<void> {
 async function recorderBench(ctx: BenchContext): Promise<void> {
   for (const gzip of [false, 1] as const) {
     const r = await benchRecorder({ frames: gzip ? 60 : 300, width: 640, height: 480, gzip, dir: ctx.tmp });
-    ctx.emit({ bench: "recorder", frame: "640x480 bgr8", gzip: r.gzip, frames: r.frames, mb_per_s: round(r.mbPerSecond, 1), target_mb_per_s: gzip ? null : 28 });
+    ctx.emit({
+      bench: "recorder",
+      frame: "640x480 bgr8",
+      gzip: r.gzip,
+      frames: r.frames,
+      mb_per_s: round(r.mbPerSecond, 1),
+      target_mb_per_s: gzip ? null : 28,
+    });
   }
 }
 
@@ -66,7 +73,15 @@ async function episodeBench(ctx: BenchContext, model: VlaModel): Promise<void> {
   let frames = 0;
   for (const f of files) frames += (await replayEpisode(f, { model, modelName: "tiny", params: DEFAULT_PARAMS })).sampledFrames;
   const s = (performance.now() - t0) / 1000;
-  ctx.emit({ bench: "episode_eval", episodes: files.length, frame: "640x480", frames, wall_s: round(s, 3), frames_per_s: round(frames / s, 1), episodes_per_s: round(files.length / s, 2) });
+  ctx.emit({
+    bench: "episode_eval",
+    episodes: files.length,
+    frame: "640x480",
+    frames,
+    wall_s: round(s, 3),
+    frames_per_s: round(frames / s, 1),
+    episodes_per_s: round(files.length / s, 2),
+  });
 }
 
 export async function extraBenches(ctx: BenchContext): Promise<void> {

@@ -42,7 +42,11 @@ async function graphLowerBound(file: string): Promise<number | null> {
   const elements = new Map<string, number>();
   for (const t of graph.initializer ?? []) {
     // int64 dims may decode as Long objects: String() works for both.
-    if (t.name) elements.set(t.name, (t.dims ?? []).reduce<number>((a, d) => a * Number(String(d)), 1));
+    if (t.name)
+      elements.set(
+        t.name,
+        (t.dims ?? []).reduce<number>((a, d) => a * Number(String(d)), 1),
+      );
   }
   let flops = 0;
   for (const node of graph.node ?? []) {

@@ -75,21 +75,24 @@ const msg: RawImageMessage = { kind: "raw", width: W, height: H, encoding: "rgb8
 
 const backends = (process.env.BACKENDS ?? "wasm,js").split(",") as ("wasm" | "js")[];
 for (const backend of backends) {
-for (const resize of ["bilinear", "bicubic"] as ResizeFilter[]) {
-  for (const rotate of [0, 90, 180] as const) {
-    const spec: ImageSpec = { ...DEFAULT_IMAGE, resize, rotate };
-    const p = new Preprocessor(spec, { backend });
-    console.log(`${backend} ${resize} rot${rotate} runRaw (fresh output):      ${stats(timeSync(() => p.runRaw(msg)))}`);
-    if (rotate === 0) {
-      const out = new Float32Array(p.size);
-      console.log(`${backend} ${resize} rot0 runRaw(img, out) (reused output): ${stats(timeSync(() => p.runRaw(msg, out)))}`);
+  for (const resize of ["bilinear", "bicubic"] as ResizeFilter[]) {
+    for (const rotate of [0, 90, 180] as const) {
+      const spec: ImageSpec = { ...DEFAULT_IMAGE, resize, rotate };
+      const p = new Preprocessor(spec, { backend });
+      console.log(`${backend} ${resize} rot${rotate} runRaw (fresh output):      ${stats(timeSync(() => p.runRaw(msg)))}`);
+      if (rotate === 0) {
+        const out = new Float32Array(p.size);
+        console.log(`${backend} ${resize} rot0 runRaw(img, out) (reused output): ${stats(timeSync(() => p.runRaw(msg, out)))}`);
+      }
     }
   }
 }
-}
 
 const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
-for (const [filter, kernel] of [["bilinear", "linear"], ["bicubic", "cubic"]] as const) {
+for (const [filter, kernel] of [
+  ["bilinear", "linear"],
+  ["bicubic", "cubic"],
+] as const) {
   const viaSharp = () =>
     sharp(buf, { raw: { width: W, height: H, channels: 3 } })
       .resize(224, 224, { fit: "fill", kernel })
@@ -109,6 +112,12 @@ for (const [filter, kernel] of [["bilinear", "linear"], ["bicubic", "cubic"]] as
 }
 
 // Compressed path for reference: sharp decodes the JPEG, then the same resampler.
-const jpeg = new Uint8Array(await sharp(buf, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+const jpeg = new Uint8Array(
+  await sharp(buf, { raw: { width: W, height: H, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer(),
+);
 const pj = new Preprocessor(DEFAULT_IMAGE);
-console.log(`jpeg ${jpeg.length} bytes -> run(): ${stats(await timeAsync(() => pj.run({ kind: "compressed", format: "bgr8; jpeg compressed bgr8", data: jpeg })))}`);
+console.log(
+  `jpeg ${jpeg.length} bytes -> run(): ${stats(await timeAsync(() => pj.run({ kind: "compressed", format: "bgr8; jpeg compressed bgr8", data: jpeg })))}`,
+);

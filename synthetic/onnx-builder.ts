@@ -156,7 +156,11 @@ export class GraphBuilder {
   }
 
   int64s(prefix: string, values: readonly number[]): string {
-    return this.constant(prefix, BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
+    return this.constant(
+      prefix,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      [values.length],
+    );
   }
 
   /**

@@ -101,7 +101,12 @@ export interface Pose {
 }
 
 /** Where an object lands in the image: its box in pixels, or undefined when it is behind the camera. */
-export function projectObject(pose: Pose, obj: SceneObject, width: number, height: number): { left: number; right: number; top: number; bottom: number } | undefined {
+export function projectObject(
+  pose: Pose,
+  obj: SceneObject,
+  width: number,
+  height: number,
+): { left: number; right: number; top: number; bottom: number } | undefined {
   const dx = obj.x - pose.x;
   if (dx < 0.15) return undefined;
   const f = width / 2 / Math.tan(HFOV_RAD / 2);
@@ -240,9 +245,7 @@ export async function writeSampleBag(outDir: string, options: SampleBagOptions =
 
   // The schedule, as offsets from the start; each message's time is exact in ns.
   const endNs = secondsToNs(durationS);
-  const events: TimedEvent[] = [
-    { ns: 0n, rank: 0, kind: "instruction", text: options.instruction ?? DEFAULT_INSTRUCTION, target: options.target ?? "left" },
-  ];
+  const events: TimedEvent[] = [{ ns: 0n, rank: 0, kind: "instruction", text: options.instruction ?? DEFAULT_INSTRUCTION, target: options.target ?? "left" }];
   const change = options.instructionChange;
   if (change !== undefined) {
     events.push({ ns: secondsToNs(change.atS), rank: 0, kind: "instruction", text: change.instruction, target: change.target });
@@ -336,7 +339,9 @@ export async function writeSampleBag(outDir: string, options: SampleBagOptions =
           }
           src = rgb;
         }
-        const jpeg = await sharp(src, { raw: { width, height, channels: 3 } }).jpeg({ quality }).toBuffer();
+        const jpeg = await sharp(src, { raw: { width, height, channels: 3 } })
+          .jpeg({ quality })
+          .toBuffer();
         await writer.write(SAMPLE_TOPICS.compressed, t, {
           header: { stamp, frame_id: frameId },
           format: `${encoding}; jpeg compressed bgr8`,

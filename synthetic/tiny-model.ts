@@ -248,7 +248,11 @@ export function buildTinyModel(options: TinyModelOptions = {}): TinyModelFolder 
     head:
       kind === "continuous"
         ? { kind, denormalize: { kind: "minmax", min: [-1, -1], max: [1, 1] } }
-        : { kind, classes: TINY_DISCRETE_CLASSES.map((c) => ({ name: c.name, action: [...c.action] })), denormalize: { kind: "minmax", min: [-1, -1], max: [1, 1] } },
+        : {
+            kind,
+            classes: TINY_DISCRETE_CLASSES.map((c) => ({ name: c.name, action: [...c.action] })),
+            denormalize: { kind: "minmax", min: [-1, -1], max: [1, 1] },
+          },
     image: { ...DEFAULT_IMAGE, width: TINY_IMAGE_SIZE, height: TINY_IMAGE_SIZE },
     tokenizer: { ...DEFAULT_TOKENIZER, file: TINY_TOKENIZER_FILE, padding: { kind: "none" } },
     backbone: { ...DEFAULT_BACKBONE, inputs: { ...DEFAULT_BACKBONE.inputs }, variants: options.int8 ? { int8: TINY_INT8_BACKBONE_FILE } : {} },
@@ -268,14 +272,24 @@ export function buildTinyModel(options: TinyModelOptions = {}): TinyModelFolder 
   const files = new Map<string, Uint8Array>([
     [MANIFEST_FILE, json(manifest)],
     [manifest.backbone.file, external ? external.model : backbone.toModel(backboneOptions)],
-    [manifest.head_graph.file, head.toModel({ producerName: PRODUCER, docString: `tiny Mobile-VLA ${kind} LSTM head: window of features -> chunk`, metadata: { ...own, ...manifestMetadata(manifest, { role: "head" }) } })],
+    [
+      manifest.head_graph.file,
+      head.toModel({
+        producerName: PRODUCER,
+        docString: `tiny Mobile-VLA ${kind} LSTM head: window of features -> chunk`,
+        metadata: { ...own, ...manifestMetadata(manifest, { role: "head" }) },
+      }),
+    ],
     [manifest.tokenizer.file, json(tok.tokenizer)],
     [TINY_TOKENIZER_CONFIG_FILE, json(tok.config)],
   ]);
   if (external) files.set(externalFile, external.data);
   if (options.int8) {
     const int8 = backboneGraph(new Weights(seed, true), tok.vocabSize, manifest.tokenizer.max_length);
-    files.set(TINY_INT8_BACKBONE_FILE, int8.toModel({ ...backboneOptions, docString: "tiny Mobile-VLA backbone, int8-rounded weights", metadata: backboneMeta("int8") }));
+    files.set(
+      TINY_INT8_BACKBONE_FILE,
+      int8.toModel({ ...backboneOptions, docString: "tiny Mobile-VLA backbone, int8-rounded weights", metadata: backboneMeta("int8") }),
+    );
   }
   return { manifest, files };
 }

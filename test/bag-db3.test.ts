@@ -11,9 +11,10 @@ import { openBag, BagError, type BagMessage } from "../src/bags/index.js";
 
 const run = promisify(execFile);
 // Next to this file under test/, or two levels up when run compiled from dist/test/.
-const WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
+const WRITER =
+  [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
 
 interface Described {
   topic: string;
@@ -125,13 +126,22 @@ test("db3: a single .db3 file reads like its directory; topic and time filters",
   assert.deepEqual(fromFile.map(key), fromDir.map(key));
 
   const cmd = await collect(written.db3, { topics: ["/cmd_vel", "/nothing"] });
-  assert.deepEqual(cmd.map((m) => m.logTimeNs), [2_000_000n, 62_000_000n, 122_000_000n, 182_000_000n].map((d) => 1_700_000_000_000_000_000n + d));
+  assert.deepEqual(
+    cmd.map((m) => m.logTimeNs),
+    [2_000_000n, 62_000_000n, 122_000_000n, 182_000_000n].map((d) => 1_700_000_000_000_000_000n + d),
+  );
   const none = await collect(written.db3, { topics: [] });
   assert.equal(none.length, 0);
   const windowed = await collect(written.db3, { startTime: 1_700_000_000.1, endTime: 1_700_000_000.15 });
-  assert.deepEqual(windowed.map((m) => m.topic), ["/camera/image_raw", "/cmd_vel", "/instruction"]);
+  assert.deepEqual(
+    windowed.map((m) => m.topic),
+    ["/camera/image_raw", "/cmd_vel", "/instruction"],
+  );
   const exact = await collect(written.db3, { startTimeNs: 1_700_000_000_062_000_000n, endTimeNs: 1_700_000_000_105_000_000n });
-  assert.deepEqual(exact.map((m) => m.logTimeNs - 1_700_000_000_000_000_000n), [62_000_000n, 105_000_000n]);
+  assert.deepEqual(
+    exact.map((m) => m.logTimeNs - 1_700_000_000_000_000_000n),
+    [62_000_000n, 105_000_000n],
+  );
 });
 
 test("db3 without metadata.yaml (a crashed recording) is still found in its directory", async () => {
@@ -164,7 +174,10 @@ test("truncated db3 -> a clear error saying where the file ends and what it shou
   await assert.rejects(openBag(join(dir, "truncated")), (err: unknown) => {
     assert.ok(err instanceof BagError, String(err));
     assert.ok(err.message.startsWith(written.db3), err.message);
-    assert.match(err.message, new RegExp(`the file is truncated: its header declares ${size / 4096} pages of 4096 bytes \\(${size} bytes\\) but the file ends at byte ${cut}`));
+    assert.match(
+      err.message,
+      new RegExp(`the file is truncated: its header declares ${size / 4096} pages of 4096 bytes \\(${size} bytes\\) but the file ends at byte ${cut}`),
+    );
     assert.equal(err.location.offset, cut);
     return true;
   });

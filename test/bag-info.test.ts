@@ -12,9 +12,10 @@ import { writeSampleBag } from "../synthetic/sample-bag.js";
 
 const run = promisify(execFile);
 // Next to this file under test/, or two levels up when run compiled from dist/test/.
-const WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
+const WRITER =
+  [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
 let dir: string;
 
 before(async () => {
@@ -29,9 +30,15 @@ test("bag info of a split MCAP bag: files, sizes, counts, times, and ros2-bag-in
   const res = await writeSampleBag(out, { durationS: 2, width: 32, height: 24, rateHz: 5, splitEveryS: 1 });
   const info = await bagInfo(out);
   assert.equal(info.storage, "mcap");
-  assert.deepEqual(info.files.map((f) => f.path), res.files);
+  assert.deepEqual(
+    info.files.map((f) => f.path),
+    res.files,
+  );
   const sizes = await Promise.all(res.files.map(async (f) => (await stat(f)).size));
-  assert.deepEqual(info.files.map((f) => f.sizeBytes), sizes);
+  assert.deepEqual(
+    info.files.map((f) => f.sizeBytes),
+    sizes,
+  );
   assert.equal(info.sizeBytes, sizes[0]! + sizes[1]!);
   assert.equal(info.messageCount, res.messageCount);
   assert.equal(info.startTimeNs, 1_700_000_000_000_000_000n);

@@ -22,9 +22,10 @@ import { fullDefinitionText } from "../src/msgs/definitions.js";
 import { writeSampleBag, SAMPLE_TOPICS, type SampleBagOptions } from "../synthetic/sample-bag.js";
 
 const run = promisify(execFile);
-const DB3_WRITER = [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
+const DB3_WRITER =
+  [new URL("./fixtures/write_db3_bag.py", import.meta.url), new URL("../../test/fixtures/write_db3_bag.py", import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((p) => existsSync(p)) ?? "test/fixtures/write_db3_bag.py";
 
 let dir: string;
 before(async () => {
@@ -77,7 +78,10 @@ async function eager(path: string, options: MessagesOptions = {}): Promise<Recor
  * (so loads work after the stream moved on), both whole and with deferred
  * image data.
  */
-async function lazy(path: string, options: MessagesOptions = {}): Promise<{ whole: Record<string, unknown>[]; deferred: Record<string, unknown>[]; heads: string[] }> {
+async function lazy(
+  path: string,
+  options: MessagesOptions = {},
+): Promise<{ whole: Record<string, unknown>[]; deferred: Record<string, unknown>[]; heads: string[] }> {
   const { lazy: _eager, ...rest } = options;
   const bag = await openBag(path);
   try {
@@ -118,8 +122,6 @@ interface RawMsg {
   message?: unknown;
   cdr?: Uint8Array;
 }
-
-
 
 /** Writes messages in the order given (log times may go back: overlapping chunks). */
 async function writeMcap(file: string, msgs: RawMsg[], options: { chunkSize: number; lz4?: boolean; zstd?: boolean }): Promise<void> {
@@ -237,7 +239,10 @@ test("mcap: deferred image data is read on first access only, and the headers co
       assert.equal(f.message?.kind, "image");
       if (f.message?.kind !== "image") continue;
       assert.equal(f.message.header.frame_id, "camera_optical_frame");
-      assert.ok(f.message.header.stamp < f.logTime && f.logTime - f.message.header.stamp < 0.05, `frame ${f.index}: the header stamp is the capture time, just before the log time`);
+      assert.ok(
+        f.message.header.stamp < f.logTime && f.logTime - f.message.header.stamp < 0.05,
+        `frame ${f.index}: the header stamp is the capture time, just before the log time`,
+      );
       assert.deepEqual([f.message.image.width, f.message.image.height, f.message.image.step, f.message.image.encoding], [320, 240, 960, "bgr8"]);
     }
     const last = frames[frames.length - 1]!;
@@ -260,9 +265,22 @@ test("split bags: lazy messages come in time order across the files, equal to th
   // Two overlapping files (no metadata.yaml): merged message by message.
   const over = join(dir, "overlap");
   await mkdir(over);
-  const str = (t: string, i: number, off: number): RawMsg => ({ topic: t, type: "std_msgs/msg/String", logTime: BigInt(i * 2 + off) * 1000n, message: { data: `${t}${i * 2 + off}` } });
-  await writeMcap(join(over, "over_0.mcap"), Array.from({ length: 10 }, (_, i) => str("/a", i, 0)), { chunkSize: 100 });
-  await writeMcap(join(over, "over_1.mcap"), Array.from({ length: 10 }, (_, i) => str("/b", i, 1)), { chunkSize: 100 });
+  const str = (t: string, i: number, off: number): RawMsg => ({
+    topic: t,
+    type: "std_msgs/msg/String",
+    logTime: BigInt(i * 2 + off) * 1000n,
+    message: { data: `${t}${i * 2 + off}` },
+  });
+  await writeMcap(
+    join(over, "over_0.mcap"),
+    Array.from({ length: 10 }, (_, i) => str("/a", i, 0)),
+    { chunkSize: 100 },
+  );
+  await writeMcap(
+    join(over, "over_1.mcap"),
+    Array.from({ length: 10 }, (_, i) => str("/b", i, 1)),
+    { chunkSize: 100 },
+  );
   const got = await lazy(over);
   assert.deepEqual(
     got.whole.map((m) => (m["message"] as { data: string }).data),
@@ -278,7 +296,12 @@ test("overlapping chunks in one file are merged by log time, ties by chunk then 
   for (const run of [0, 1]) {
     for (let i = 0; i < 12; i++) {
       const t = BigInt(i * 10 + run * 5 - (i % 3 === 0 ? run * 5 : 0));
-      msgs.push({ topic: i % 2 === 0 ? "/img" : "/s", type: i % 2 === 0 ? "sensor_msgs/msg/Image" : "std_msgs/msg/String", logTime: t, message: i % 2 === 0 ? image(i + run * 12) : { data: `r${run}i${i}` } });
+      msgs.push({
+        topic: i % 2 === 0 ? "/img" : "/s",
+        type: i % 2 === 0 ? "sensor_msgs/msg/Image" : "std_msgs/msg/String",
+        logTime: t,
+        message: i % 2 === 0 ? image(i + run * 12) : { data: `r${run}i${i}` },
+      });
     }
   }
   await writeMcap(file, msgs, { chunkSize: 6000 });
@@ -312,7 +335,12 @@ test("lz4-compressed MCAP: lazy equals eager, chunks decompressed on demand and 
   const msgs: RawMsg[] = [];
   for (let i = 0; i < 16; i++) {
     msgs.push({ topic: "/img", type: "sensor_msgs/msg/Image", logTime: BigInt(i) * 1000n, message: image(i, 80, 60) });
-    msgs.push({ topic: "/cmd", type: "geometry_msgs/msg/Twist", logTime: BigInt(i) * 1000n + 500n, message: { linear: { x: i, y: -i, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } } });
+    msgs.push({
+      topic: "/cmd",
+      type: "geometry_msgs/msg/Twist",
+      logTime: BigInt(i) * 1000n + 500n,
+      message: { linear: { x: i, y: -i, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } },
+    });
   }
   await writeMcap(plainFile, msgs, { chunkSize: 30_000 });
   await writeMcap(packed, msgs, { chunkSize: 30_000, lz4: true });
@@ -320,11 +348,17 @@ test("lz4-compressed MCAP: lazy equals eager, chunks decompressed on demand and 
   const index = await McapIndexedReader.Initialize({ readable });
   await readable.close();
   assert.ok(index.chunkIndexes.length >= 4, `several chunks: ${index.chunkIndexes.length}`);
-  assert.ok(index.chunkIndexes.every((c) => c.compression === "lz4"), "every chunk is lz4");
+  assert.ok(
+    index.chunkIndexes.every((c) => c.compression === "lz4"),
+    "every chunk is lz4",
+  );
 
   // Loaded after the iteration ended: the first chunks have left the two-chunk cache and are decompressed again.
   await assertSameAsEager(packed);
-  assert.deepEqual((await lazy(packed)).whole.map((m) => m["data"]), (await eager(plainFile)).map((m) => m["data"]));
+  assert.deepEqual(
+    (await lazy(packed)).whole.map((m) => m["data"]),
+    (await eager(plainFile)).map((m) => m["data"]),
+  );
 
   // A flipped byte inside a compressed chunk (a literal in the lz4 frame) fails the chunk's CRC when it is decompressed.
   const bytes = new Uint8Array(await readFile(packed));
@@ -342,13 +376,16 @@ test("lz4-compressed MCAP: lazy equals eager, chunks decompressed on demand and 
     assert.equal(first.error, undefined, "a message of an intact chunk loads");
     const inBroken = held.filter((m) => m.logTimeNs >= chunk.messageStartTime && m.logTimeNs <= chunk.messageEndTime);
     assert.ok(inBroken.length > 0, "some messages are in the damaged chunk");
-    assert.throws(() => inBroken[0]!.load(), (err: unknown) => {
-      assert.ok(err instanceof BagError, `a BagError, got ${String(err)}`);
-      assert.match(err.message, /chunk CRC mismatch/);
-      assert.ok(err.message.includes(broken), `the error names the file: ${err.message}`);
-      assert.equal(err.location.offset, chunk.chunkStartOffset);
-      return true;
-    });
+    assert.throws(
+      () => inBroken[0]!.load(),
+      (err: unknown) => {
+        assert.ok(err instanceof BagError, `a BagError, got ${String(err)}`);
+        assert.match(err.message, /chunk CRC mismatch/);
+        assert.ok(err.message.includes(broken), `the error names the file: ${err.message}`);
+        assert.equal(err.location.offset, chunk.chunkStartOffset);
+        return true;
+      },
+    );
   } finally {
     await bag.close();
   }
@@ -385,7 +422,10 @@ test("db3: lazy messages equal the eager stream, fetched by row id, also after t
     assert.equal(f.message.image.data.byteLength, 48);
   }
   await bag.close();
-  assert.throws(() => held[0]!.load(), (err: unknown) => err instanceof BagError && /after the bag was closed/.test(err.message));
+  assert.throws(
+    () => held[0]!.load(),
+    (err: unknown) => err instanceof BagError && /after the bag was closed/.test(err.message),
+  );
 });
 
 test("a torn MCAP record: a BagError naming the file and the byte offset, not a garbage message", async () => {
@@ -411,15 +451,18 @@ test("a torn MCAP record: a BagError naming the file and the byte offset, not a 
       for await (const m of bag.messages({ lazy: true })) held.push(m);
       assert.equal(held.length, 4, `${name}: the index still lists every message`);
       for (const deferred of [false, true]) {
-        assert.throws(() => held[0]!.load({ deferImageData: deferred }), (err: unknown) => {
-          assert.ok(err instanceof BagError, `${name}: a BagError, got ${String(err)}`);
-          assert.ok(err.message.includes(path), `${name}: the error names the file: ${err.message}`);
-          assert.match(err.message, /torn message record/);
-          assert.match(err.message, why);
-          assert.match(err.message, new RegExp(`at byte offset ${record}\\b`));
-          assert.equal(err.location.offset, record);
-          return true;
-        });
+        assert.throws(
+          () => held[0]!.load({ deferImageData: deferred }),
+          (err: unknown) => {
+            assert.ok(err instanceof BagError, `${name}: a BagError, got ${String(err)}`);
+            assert.ok(err.message.includes(path), `${name}: the error names the file: ${err.message}`);
+            assert.match(err.message, /torn message record/);
+            assert.match(err.message, why);
+            assert.match(err.message, new RegExp(`at byte offset ${record}\\b`));
+            assert.equal(err.location.offset, record);
+            return true;
+          },
+        );
       }
       assert.equal(held[1]!.load().error, undefined, `${name}: an intact record after it still loads`);
     } finally {
@@ -431,8 +474,16 @@ test("a torn MCAP record: a BagError naming the file and the byte offset, not a 
     try {
       const held: LazyBagMessage[] = [];
       for await (const m of checked.messages({ lazy: true })) held.push(m);
-      assert.throws(() => held[0]!.load(), (err: unknown) => err instanceof BagError && /torn message record/.test(err.message) && why.test(err.message), `${name}: the framing is named first`);
-      assert.throws(() => held[1]!.load(), (err: unknown) => err instanceof BagError && /chunk CRC mismatch/.test(err.message) && err.message.includes(path), `${name}: the damaged chunk's other records fail its CRC`);
+      assert.throws(
+        () => held[0]!.load(),
+        (err: unknown) => err instanceof BagError && /torn message record/.test(err.message) && why.test(err.message),
+        `${name}: the framing is named first`,
+      );
+      assert.throws(
+        () => held[1]!.load(),
+        (err: unknown) => err instanceof BagError && /chunk CRC mismatch/.test(err.message) && err.message.includes(path),
+        `${name}: the damaged chunk's other records fail its CRC`,
+      );
     } finally {
       await checked.close();
     }
@@ -457,13 +508,15 @@ test("a flipped payload byte in an uncompressed chunk fails a lazy read on the c
   const flipped = join(dir, "flipped.mcap");
   await writeFile(flipped, bytes);
   await assert.rejects(eager(flipped), (err: unknown) => err instanceof BagError && /CRC/i.test(err.message));
-  const isCrcError = (what: string) => (err: unknown): boolean => {
-    assert.ok(err instanceof BagError, `${what}: a BagError, got ${String(err)}`);
-    assert.match(err.message, /chunk CRC mismatch: computed \d+, stored \d+ \(the chunk is corrupt\)/, what);
-    assert.ok(err.message.includes(flipped), `${what}: the error names the file: ${err.message}`);
-    assert.equal(err.location.offset, chunkAt, `${what}: the error names the chunk's offset`);
-    return true;
-  };
+  const isCrcError =
+    (what: string) =>
+    (err: unknown): boolean => {
+      assert.ok(err instanceof BagError, `${what}: a BagError, got ${String(err)}`);
+      assert.match(err.message, /chunk CRC mismatch: computed \d+, stored \d+ \(the chunk is corrupt\)/, what);
+      assert.ok(err.message.includes(flipped), `${what}: the error names the file: ${err.message}`);
+      assert.equal(err.location.offset, chunkAt, `${what}: the error names the chunk's offset`);
+      return true;
+    };
   const bag = await openBag(flipped);
   try {
     const held: LazyBagMessage[] = [];
@@ -499,7 +552,15 @@ test("undecodable messages: the same per-message error lazily (deferred images f
     { name: "/s", type: "std_msgs/msg/String" },
   ]);
   const enc = makeEncoder("sensor_msgs/msg/Image");
-  const good = { header: { stamp: { sec: 1, nanosec: 5 }, frame_id: "c" }, height: 2, width: 2, encoding: "rgb8", is_bigendian: 0, step: 6, data: new Uint8Array(12).fill(9) };
+  const good = {
+    header: { stamp: { sec: 1, nanosec: 5 }, frame_id: "c" },
+    height: 2,
+    width: 2,
+    encoding: "rgb8",
+    is_bigendian: 0,
+    step: 6,
+    data: new Uint8Array(12).fill(9),
+  };
   await w.write("/img", 1n, good);
   await w.write("/img", 2n, { ...good, data: new Uint8Array(5) }); // fewer bytes than step x height
   const cdr = enc(good);
@@ -509,12 +570,19 @@ test("undecodable messages: the same per-message error lazily (deferred images f
   await w.close();
   assert.equal(await assertSameAsEager(out), 5);
   const got = await lazy(out);
-  assert.deepEqual(got.deferred.map((m) => m["error"] === undefined), [true, false, false, false, true]);
-  assert.match(String(got.deferred[1]!["error"]), /message #1 on \/img \(sensor_msgs\/msg\/Image\).*: image\.data: 5 bytes is shorter than step\*height = 6\*2 = 12$/);
+  assert.deepEqual(
+    got.deferred.map((m) => m["error"] === undefined),
+    [true, false, false, false, true],
+  );
+  assert.match(
+    String(got.deferred[1]!["error"]),
+    /message #1 on \/img \(sensor_msgs\/msg\/Image\).*: image\.data: 5 bytes is shorter than step\*height = 6\*2 = 12$/,
+  );
 });
 
 test("image layout: only the standard Image / CompressedImage definitions are decoded from their first bytes", () => {
-  const layoutOf = (type: string, definition: string) => decoderForSchema({ type, messageEncoding: "cdr", definitionEncoding: "ros2msg", definition }).imageLayout;
+  const layoutOf = (type: string, definition: string) =>
+    decoderForSchema({ type, messageEncoding: "cdr", definitionEncoding: "ros2msg", definition }).imageLayout;
   assert.equal(layoutOf("sensor_msgs/msg/Image", fullDefinitionText("sensor_msgs/msg/Image")), "image");
   assert.equal(layoutOf("sensor_msgs/msg/CompressedImage", fullDefinitionText("sensor_msgs/msg/CompressedImage")), "compressed_image");
   assert.equal(layoutOf("std_msgs/msg/String", fullDefinitionText("std_msgs/msg/String")), undefined);
@@ -534,5 +602,8 @@ test("a closed bag: lazily held MCAP messages fail with a clear error", async ()
   for await (const m of bag.messages({ lazy: true })) held.push(m);
   assert.deepEqual(held[0]!.load().message, { kind: "string", data: "x" });
   await bag.close();
-  assert.throws(() => held[0]!.load(), (err: unknown) => err instanceof BagError && /after the bag was closed/.test(err.message) && err.message.includes(copy));
+  assert.throws(
+    () => held[0]!.load(),
+    (err: unknown) => err instanceof BagError && /after the bag was closed/.test(err.message) && err.message.includes(copy),
+  );
 });

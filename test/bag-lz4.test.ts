@@ -82,7 +82,6 @@ test("lz4: damaged input or a wrong size is an error, not garbage", () => {
   assert.throws(() => lz4DecompressFrame(bad, size), /lz4: bad frame magic/);
 });
 
-
 test("an MCAP bag with lz4 chunks reads the same messages as without compression", async () => {
   const encode = makeEncoder("sensor_msgs/msg/Image");
   const write = async (file: string, lz4: boolean): Promise<void> => {

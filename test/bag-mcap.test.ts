@@ -66,7 +66,10 @@ test("sample bag round trip: every topic, count and field comes back typed", asy
     for await (const m of bag.messages()) msgs.push(m);
     assert.equal(msgs.length, bag.messageCount);
     assertTimeOrdered(msgs);
-    assert.deepEqual(msgs.map((m) => m.index), msgs.map((_, i) => i));
+    assert.deepEqual(
+      msgs.map((m) => m.index),
+      msgs.map((_, i) => i),
+    );
 
     const first = msgs[0]!;
     assert.equal(first.topic, SAMPLE_TOPICS.instruction);
@@ -157,11 +160,19 @@ test("the MCAP file and metadata.yaml follow rosbag2's layout", async () => {
   assert.match(img?.topic_metadata["offered_qos_profiles"] ?? "", /^- history: 3\n/);
   assert.equal(img?.message_count, BigInt(res.frames));
   const files = info["files"] as { path: string; message_count: bigint }[];
-  assert.deepEqual(files.map((f) => [f.path, f.message_count]), [["layout_0.mcap", BigInt(res.messageCount)]]);
+  assert.deepEqual(
+    files.map((f) => [f.path, f.message_count]),
+    [["layout_0.mcap", BigInt(res.messageCount)]],
+  );
 });
 
 test("the sample bag is deterministic: same options, same bytes; another seed, other bytes", async () => {
-  const opts: SampleBagOptions = { ...SMALL, durationS: 2, splitEveryS: 1, instructionChange: { atS: 1, instruction: "Navigate to the blue box on the right", target: "right" } };
+  const opts: SampleBagOptions = {
+    ...SMALL,
+    durationS: 2,
+    splitEveryS: 1,
+    instructionChange: { atS: 1, instruction: "Navigate to the blue box on the right", target: "right" },
+  };
   const a = await writeSampleBag(join(dir, "det-a", "bag"), opts);
   const b = await writeSampleBag(join(dir, "det-b", "bag"), opts);
   const c = await writeSampleBag(join(dir, "det-c", "bag"), { ...opts, seed: 7 });
@@ -210,7 +221,10 @@ test("split bag directory: files merged into one time-ordered stream, equal to t
 
 test("overlapping files are merged message by message, topic filter applies to all", async () => {
   const out = join(dir, "overlap");
-  const topics = [{ name: "/a", type: "std_msgs/msg/String" }, { name: "/b", type: "std_msgs/msg/String" }];
+  const topics = [
+    { name: "/a", type: "std_msgs/msg/String" },
+    { name: "/b", type: "std_msgs/msg/String" },
+  ];
   const w1 = await RosbagMcapWriter.create(out, topics, { name: "one" });
   const w2 = await RosbagMcapWriter.create(join(out, "tmp"), topics, { name: "two" });
   for (let i = 0; i < 10; i++) {
@@ -231,7 +245,10 @@ test("overlapping files are merged message by message, topic filter applies to a
     Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? `a${i}` : `b${i}`)),
   );
   const onlyB = await collect(out, ["/b"]);
-  assert.deepEqual(onlyB.map((m) => m.topic), Array(10).fill("/b"));
+  assert.deepEqual(
+    onlyB.map((m) => m.topic),
+    Array(10).fill("/b"),
+  );
   const bag = await openBag(out);
   const window: string[] = [];
   for await (const m of bag.messages({ startTime: 5e-6, endTime: 8e-6 })) window.push(m.message?.kind === "string" ? m.message.data : "?");
@@ -333,7 +350,10 @@ test("undecodable messages are reported per message and the stream goes on", asy
   assert.equal(msgs.length, 4);
   assert.equal(msgs[0]!.error, undefined);
   assert.equal(msgs[0]!.message?.kind, "image");
-  assert.match(msgs[1]!.error?.message ?? "", /message #1 on \/img \(sensor_msgs\/msg\/Image\).*: image\.data: 5 bytes is shorter than step\*height = 6\*2 = 12$/);
+  assert.match(
+    msgs[1]!.error?.message ?? "",
+    /message #1 on \/img \(sensor_msgs\/msg\/Image\).*: image\.data: 5 bytes is shorter than step\*height = 6\*2 = 12$/,
+  );
   assert.equal(msgs[1]!.message, undefined);
   assert.ok(msgs[2]!.error instanceof Error);
   assert.ok(msgs[2]!.error.message.includes(join(out, "badmsgs_0.mcap")));
@@ -346,16 +366,22 @@ test("missing topic: the error lists the bag's topics and types", async () => {
   const bag = await openBag(out);
   try {
     assert.equal(requireTopic(bag, SAMPLE_TOPICS.image, ["sensor_msgs/msg/Image"]).count, 5);
-    assert.throws(() => requireTopic(bag, "/camera/color/image_raw"), (err: unknown) => {
-      assert.ok(err instanceof BagError);
-      assert.match(err.message, /has no topic \/camera\/color\/image_raw\. Topics in the bag:/);
-      assert.match(err.message, /\n {2}\/camera\/image_raw \[sensor_msgs\/msg\/Image\] 5 msgs/);
-      assert.match(err.message, /\n {2}\/cmd_vel \[geometry_msgs\/msg\/Twist\] \d+ msgs/);
-      assert.match(err.message, /\n {2}\/instruction \[std_msgs\/msg\/String\] 1 msgs/);
-      return true;
-    });
+    assert.throws(
+      () => requireTopic(bag, "/camera/color/image_raw"),
+      (err: unknown) => {
+        assert.ok(err instanceof BagError);
+        assert.match(err.message, /has no topic \/camera\/color\/image_raw\. Topics in the bag:/);
+        assert.match(err.message, /\n {2}\/camera\/image_raw \[sensor_msgs\/msg\/Image\] 5 msgs/);
+        assert.match(err.message, /\n {2}\/cmd_vel \[geometry_msgs\/msg\/Twist\] \d+ msgs/);
+        assert.match(err.message, /\n {2}\/instruction \[std_msgs\/msg\/String\] 1 msgs/);
+        return true;
+      },
+    );
     // Present, but of the wrong type.
-    assert.throws(() => requireTopic(bag, SAMPLE_TOPICS.image, ["sensor_msgs/msg/CompressedImage"]), /has no topic \/camera\/image_raw of type sensor_msgs\/msg\/CompressedImage/);
+    assert.throws(
+      () => requireTopic(bag, SAMPLE_TOPICS.image, ["sensor_msgs/msg/CompressedImage"]),
+      /has no topic \/camera\/image_raw of type sensor_msgs\/msg\/CompressedImage/,
+    );
     assert.match(missingTopicError(bag, "/x").message, /^.*missing: has no topic \/x\./);
   } finally {
     await bag.close();
@@ -404,7 +430,8 @@ test("schemas: custom ros2msg types decode as 'other'; ros2idl falls back to bui
   const custom = await writer.registerSchema({ name: "my_msgs/msg/Foo", encoding: "ros2msg", data: te.encode("int32 a\nstring b\nfloat64[] c\n") });
   const boolIdl = await writer.registerSchema({ name: "std_msgs/msg/Bool", encoding: "ros2idl", data: te.encode("module std_msgs { ... };") });
   const unknownIdl = await writer.registerSchema({ name: "my_msgs/msg/Bar", encoding: "ros2idl", data: te.encode("module my_msgs { ... };") });
-  const ch = async (topic: string, schemaId: number): Promise<number> => writer.registerChannel({ topic, schemaId, messageEncoding: "cdr", metadata: new Map() });
+  const ch = async (topic: string, schemaId: number): Promise<number> =>
+    writer.registerChannel({ topic, schemaId, messageEncoding: "cdr", metadata: new Map() });
   const fooCh = await ch("/foo", custom);
   const boolCh = await ch("/estop", boolIdl);
   const barCh = await ch("/bar", unknownIdl);

@@ -53,7 +53,15 @@ async function recording(name: string, strays: bigint[]): Promise<{ path: string
   all.push({ ns: BASE, write: () => w.write("/instruction", BASE, { data: "go" }) });
   for (let i = 0; i < 20; i++) {
     const ns = BASE + BigInt(i) * 100n * MS + 10n * MS;
-    const image = { header: { stamp: { sec: 1_700_000_000, nanosec: 0 }, frame_id: "cam" }, height: 2, width: 2, encoding: "mono8", is_bigendian: 0, step: 2, data: new Uint8Array(4) };
+    const image = {
+      header: { stamp: { sec: 1_700_000_000, nanosec: 0 }, frame_id: "cam" },
+      height: 2,
+      width: 2,
+      encoding: "mono8",
+      is_bigendian: 0,
+      step: 2,
+      data: new Uint8Array(4),
+    };
     all.push({ ns, write: () => w.write("/camera/image_raw", ns, image) });
     all.push({ ns: ns + 5n * MS, write: () => w.write("/cmd_vel", ns + 5n * MS, twist) });
   }
@@ -64,8 +72,16 @@ async function recording(name: string, strays: bigint[]): Promise<{ path: string
 }
 
 for (const [name, stray, words] of [
-  ["a /cmd_vel at log time 0 beside an ordinary recording", 0n, /the message on \/cmd_vel at 0\.000 s \(1970-01-01T00:00:00\.000Z\) lies 1\.70e\+9 s \(53\.9 years\) before the rest of the recording/],
-  ["a /cmd_vel 1e8 s after an ordinary recording", BASE + 100_000_000n * 1_000_000_000n, /the message on \/cmd_vel at 1800000000\.000 s \(2027-01-15T08:00:00\.000Z\) lies 1\.00e\+8 s \(3\.2 years\) after the rest of the recording/],
+  [
+    "a /cmd_vel at log time 0 beside an ordinary recording",
+    0n,
+    /the message on \/cmd_vel at 0\.000 s \(1970-01-01T00:00:00\.000Z\) lies 1\.70e\+9 s \(53\.9 years\) before the rest of the recording/,
+  ],
+  [
+    "a /cmd_vel 1e8 s after an ordinary recording",
+    BASE + 100_000_000n * 1_000_000_000n,
+    /the message on \/cmd_vel at 1800000000\.000 s \(2027-01-15T08:00:00\.000Z\) lies 1\.00e\+8 s \(3\.2 years\) after the rest of the recording/,
+  ],
 ] as const) {
   test(`time outlier: ${name} is named, and left out of the span, counts and messages`, async () => {
     const rec = await recording(name.replace(/\W+/g, "-"), [stray]);
@@ -77,7 +93,15 @@ for (const [name, stray, words] of [
       assert.match(bag.warnings[0]!, words);
       assert.ok(bag.warnings[0]!.startsWith(`${rec.path}: `), `the warning names the bag: ${bag.warnings[0]}`);
       assert.match(bag.warnings[0]!, /\(41 messages, 1700000000\.000 s \(2023-11-14T22:13:20\.000Z\) to 1700000001\.915 s/, "it says where the recording is");
-      assert.deepEqual(bag.topics().map((t) => [t.name, t.count]), [["/camera/image_raw", 20], ["/cmd_vel", 20], ["/instruction", 1]], "counts are the recording's");
+      assert.deepEqual(
+        bag.topics().map((t) => [t.name, t.count]),
+        [
+          ["/camera/image_raw", 20],
+          ["/cmd_vel", 20],
+          ["/instruction", 1],
+        ],
+        "counts are the recording's",
+      );
       assert.equal(bag.messageCount, rec.count);
       const got = await heads(bag);
       assert.equal(got.length, rec.count, "every message of the recording, and only those");
@@ -119,7 +143,10 @@ test("time outliers: a gap shorter than a day is part of the recording; several 
   try {
     assert.equal(b2.startTimeNs, BASE);
     assert.equal(b2.warnings.length, 1);
-    assert.match(b2.warnings[0]!, /: 4 messages \(\/cmd_vel 4\) from 0\.000 s \(1970-01-01T00:00:00\.000Z\) to 0\.000 s \(1970-01-01T00:00:00\.000Z\) lie 1\.70e\+9 s/);
+    assert.match(
+      b2.warnings[0]!,
+      /: 4 messages \(\/cmd_vel 4\) from 0\.000 s \(1970-01-01T00:00:00\.000Z\) to 0\.000 s \(1970-01-01T00:00:00\.000Z\) lie 1\.70e\+9 s/,
+    );
     assert.equal((await heads(b2)).length, 41);
   } finally {
     await b2.close();
@@ -160,13 +187,29 @@ test("db3: TEXT, NULL and negative timestamps are named, and left out of the spa
     assert.equal(bag.warnings.length, 1, bag.warnings.join(" | "));
     const w = bag.warnings[0]!;
     assert.ok(w.startsWith(join(out, "untimed_0.db3") + ": 4 message row(s) have a timestamp that is not an integer number of ns >= 0"), w);
-    assert.match(w, /row 5 on \/camera\/mono: NULL; row 6 on \/instruction: TEXT "yesterday"; row 7 on \/instruction: REAL "1700000000\.5"; row 11 on \/cmd_vel: -5 \(negative\)$/);
+    assert.match(
+      w,
+      /row 5 on \/camera\/mono: NULL; row 6 on \/instruction: TEXT "yesterday"; row 7 on \/instruction: REAL "1700000000\.5"; row 11 on \/cmd_vel: -5 \(negative\)$/,
+    );
     assert.equal(bag.startTimeNs, BASE + 1n * MS, "start: the first row with a real timestamp");
     assert.equal(bag.endTimeNs, BASE + 205n * MS, "end: the last row with a real timestamp");
-    assert.deepEqual(bag.topics().map((t) => [t.name, t.count]), [["/camera/image_raw", 3], ["/camera/mono", 1], ["/cmd_vel", 3], ["/instruction", 0]]);
+    assert.deepEqual(
+      bag.topics().map((t) => [t.name, t.count]),
+      [
+        ["/camera/image_raw", 3],
+        ["/camera/mono", 1],
+        ["/cmd_vel", 3],
+        ["/instruction", 0],
+      ],
+    );
     assert.deepEqual(await heads(bag), [
-      `/camera/mono@${BASE + 1n * MS}`, `/cmd_vel@${BASE + 2n * MS}`, `/camera/image_raw@${BASE + 5n * MS}`, `/cmd_vel@${BASE + 62n * MS}`,
-      `/camera/image_raw@${BASE + 105n * MS}`, `/cmd_vel@${BASE + 122n * MS}`, `/camera/image_raw@${BASE + 205n * MS}`,
+      `/camera/mono@${BASE + 1n * MS}`,
+      `/cmd_vel@${BASE + 2n * MS}`,
+      `/camera/image_raw@${BASE + 5n * MS}`,
+      `/cmd_vel@${BASE + 62n * MS}`,
+      `/camera/image_raw@${BASE + 105n * MS}`,
+      `/cmd_vel@${BASE + 122n * MS}`,
+      `/camera/image_raw@${BASE + 205n * MS}`,
     ]);
   } finally {
     await bag.close();
@@ -189,14 +232,23 @@ test("db3: rows whose topic_id has no topics row are named and skipped; an outli
   const bag = await openBag(join(out, "orphans_0.db3"));
   try {
     assert.equal(bag.warnings.length, 2, bag.warnings.join(" | "));
-    assert.equal(bag.warnings[0], `${join(out, "orphans_0.db3")}: 2 message row(s) have topic_id 9, which has no row in the topics table: without a type they cannot be decoded, and are skipped`);
-    assert.match(bag.warnings[1]!, /orphans_0\.db3: the message on \/cmd_vel at 0\.000 s \(1970-01-01T00:00:00\.000Z\) lies 1\.70e\+9 s \(53\.9 years\) before the rest of the recording/);
+    assert.equal(
+      bag.warnings[0],
+      `${join(out, "orphans_0.db3")}: 2 message row(s) have topic_id 9, which has no row in the topics table: without a type they cannot be decoded, and are skipped`,
+    );
+    assert.match(
+      bag.warnings[1]!,
+      /orphans_0\.db3: the message on \/cmd_vel at 0\.000 s \(1970-01-01T00:00:00\.000Z\) lies 1\.70e\+9 s \(53\.9 years\) before the rest of the recording/,
+    );
     assert.equal(bag.startTimeNs, BASE);
     assert.equal(bag.endTimeNs, BASE + 251n * MS);
     assert.equal(bag.messageCount, 11, "the writer's 11 messages, not the orphans or the outlier");
     const got = await heads(bag);
     assert.equal(got.length, 11);
-    assert.ok(got.every((h) => !h.endsWith("@7")), "the outlier row is not in the stream");
+    assert.ok(
+      got.every((h) => !h.endsWith("@7")),
+      "the outlier row is not in the stream",
+    );
   } finally {
     await bag.close();
   }
@@ -253,7 +305,10 @@ test("an MCAP whose summary hides a message far past its declared end: the read 
         })(),
         (err: unknown) => {
           assert.ok(err instanceof BagError, `a BagError, got ${String(err)}`);
-          assert.ok(err.message.startsWith(`${file}: a message on /cmd_vel has log time ${stray} ns (1800000000.000 s), outside the span the file's summary declares`), err.message);
+          assert.ok(
+            err.message.startsWith(`${file}: a message on /cmd_vel has log time ${stray} ns (1800000000.000 s), outside the span the file's summary declares`),
+            err.message,
+          );
           return true;
         },
       );

@@ -5,15 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { openBag, type BagMessage } from "../src/bags/index.js";
-import {
-  projectObject,
-  renderScene,
-  teleopCommand,
-  writeSampleBag,
-  SCENE_OBJECTS,
-  SAMPLE_TOPICS,
-  type SampleBagOptions,
-} from "../synthetic/sample-bag.js";
+import { projectObject, renderScene, teleopCommand, writeSampleBag, SCENE_OBJECTS, SAMPLE_TOPICS, type SampleBagOptions } from "../synthetic/sample-bag.js";
 import { TELEOP_SPEED } from "../src/mobile-vla/teleop.js";
 
 let dir: string;
@@ -115,7 +107,10 @@ test("sample bag: teleop reaches the target, stops, starts a new episode; the in
   const cmds = msgs.flatMap((m) => (m.message?.kind === "twist" ? [{ t: m.logTime - t0, x: m.message.linear.x, y: m.message.linear.y }] : []));
   assert.equal(cmds.length, 75);
   const stops = cmds.filter((c) => c.x === 0 && c.y === 0);
-  assert.ok(stops.some((c) => c.t < 20), "stopped at the basket before the change");
+  assert.ok(
+    stops.some((c) => c.t < 20),
+    "stopped at the basket before the change",
+  );
   // Before the change it heads left (+y) when it moves sideways; after, right.
   assert.ok(cmds.filter((c) => c.t < 20).every((c) => c.y >= 0));
   assert.ok(cmds.some((c) => c.t > 20 && c.y < 0));
@@ -127,7 +122,10 @@ test("sample bag: teleop reaches the target, stops, starts a new episode; the in
   const frames = msgs.filter((m) => m.topic === SAMPLE_TOPICS.image);
   assert.equal(frames.length, 150 - 10);
   const captured = frames.map((m) => (m.message?.kind === "image" ? m.message.header.stamp - t0 : NaN));
-  assert.ok(captured.every((t) => t < 4 - 1e-9 || t >= 6 - 1e-9), "no frames in the 2 s camera gap");
+  assert.ok(
+    captured.every((t) => t < 4 - 1e-9 || t >= 6 - 1e-9),
+    "no frames in the 2 s camera gap",
+  );
   assert.ok(captured.some((t) => Math.abs(t - 3.8) < 1e-6) && captured.some((t) => Math.abs(t - 6) < 1e-6));
 });
 
@@ -146,7 +144,10 @@ test("sample bag image options: rgb8 is the bgr8 frame with channels swapped; jp
 
   const jpeg = await writeSampleBag(join(dir, "jpeg"), { ...base, images: "compressed" });
   const bag = await openBag(jpeg.dir);
-  assert.deepEqual(bag.topics().map((t) => t.name), [SAMPLE_TOPICS.compressed, SAMPLE_TOPICS.cmdVel, SAMPLE_TOPICS.instruction]);
+  assert.deepEqual(
+    bag.topics().map((t) => t.name),
+    [SAMPLE_TOPICS.compressed, SAMPLE_TOPICS.cmdVel, SAMPLE_TOPICS.instruction],
+  );
   await bag.close();
   const j = (await collect(jpeg.dir)).find((m) => m.message?.kind === "compressed_image")!.message;
   assert.ok(j?.kind === "compressed_image");

@@ -23,12 +23,22 @@ function tmp(prefix: string): string {
 
 const raw = (k: number) => ({
   header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "camera" },
-  height: H, width: W, encoding: "bgr8", is_bigendian: 0, step: W * 3, data: new Uint8Array(W * H * 3).fill(k),
+  height: H,
+  width: W,
+  encoding: "bgr8",
+  is_bigendian: 0,
+  step: W * 3,
+  data: new Uint8Array(W * H * 3).fill(k),
 });
 const twist = (x: number) => ({ linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } });
 
 /** Camera at 10 Hz for `seconds`, a forward key at 0.5 s and 1.5 s, plus the extra messages given. */
-async function teleopBag(dir: string, topics: WriterTopic[], extra: { t: bigint; topic: string; msg: unknown }[], frame: (k: number) => unknown = raw): Promise<void> {
+async function teleopBag(
+  dir: string,
+  topics: WriterTopic[],
+  extra: { t: bigint; topic: string; msg: unknown }[],
+  frame: (k: number) => unknown = raw,
+): Promise<void> {
   const events: { t: bigint; topic: string; msg: unknown }[] = [...extra];
   const image = topics.find((t) => t.type.includes("Image"))!.name;
   for (let k = 0; k < 30; k++) events.push({ t: at(k / 10), topic: image, msg: frame(k) });
@@ -75,7 +85,11 @@ test("a start whose scenario would not make a file name is an error naming it, n
 test("a PNG labelled jpeg is stored by bag2episodes, as eval decodes it", async () => {
   const root = tmp("b2e-pngjpeg-");
   const bag = path.join(root, "bag");
-  const png = new Uint8Array(await sharp(new Uint8Array(W * H * 3).fill(90), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp(new Uint8Array(W * H * 3).fill(90), { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   const compressed = () => ({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "camera" }, format: "jpeg", data: png });
   const decoded = await decodeImage({ kind: "compressed", format: "jpeg", data: png }, "bgr");
   assert.equal(decoded.width, W, "eval's decoder reads the PNG labelled jpeg");

@@ -48,7 +48,11 @@ async function png(k: number): Promise<Uint8Array> {
   const bgr = framePixels(k);
   const rgb = new Uint8Array(bgr.length);
   for (let i = 0; i < bgr.length; i += 3) [rgb[i], rgb[i + 1], rgb[i + 2]] = [bgr[i + 2]!, bgr[i + 1]!, bgr[i]!];
-  return new Uint8Array(await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+  return new Uint8Array(
+    await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 async function writeBag(dir: string, topics: WriterTopic[], events: Ev[], shape: BagShape = {}): Promise<void> {
@@ -101,7 +105,12 @@ function tmp(prefix: string): string {
 }
 
 function h5Files(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith(".h5") || n.endsWith(".partial")).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith(".h5") || n.endsWith(".partial"))
+        .sort()
+    : [];
 }
 
 /** Reads an episode back: event types, actions (rows), the camera frame index of each stored frame, and its attributes. */
@@ -153,21 +162,36 @@ test("teleop bag with start/stop/discard -> exactly the two kept episodes, frame
 
   assert.deepEqual(s.errors, []);
   const names = [episodeStem(new Date(T0 * 1000), "1box_hori_left_core_medium"), episodeStem(new Date((T0 + 5) * 1000), "1box_hori_left_core_medium")];
-  assert.deepEqual(h5Files(out), names.map((n) => n + ".h5"), "only the two kept episodes, no partial left behind");
-  assert.deepEqual(s.episodes, names.map((n) => path.join(out, n + ".h5")));
+  assert.deepEqual(
+    h5Files(out),
+    names.map((n) => n + ".h5"),
+    "only the two kept episodes, no partial left behind",
+  );
+  assert.deepEqual(
+    s.episodes,
+    names.map((n) => path.join(out, n + ".h5")),
+  );
   assert.deepEqual(saved, s.episodes);
   assert.equal(s.framesWritten, 8);
   assert.equal(s.dropped, 0);
   assert.equal(s.discarded, 1);
   assert.equal(s.undecodable, 1);
-  assert.ok(s.warnings.some((w) => w.includes("/cmd_vel")), `the undecodable command is named in a warning: ${s.warnings.join("; ")}`);
+  assert.ok(
+    s.warnings.some((w) => w.includes("/cmd_vel")),
+    `the undecodable command is named in a warning: ${s.warnings.join("; ")}`,
+  );
 
   const e1 = readBack(s.episodes[0]!);
   assert.deepEqual(e1.events, ["episode_start", "start_action", "start_action", "stop_action"]);
   // Frame 0 is the first camera frame at or after start (0.3 s); each key press takes the next frame;
   // space takes the frame 0.35 s later (1.6 s); the auto-stop at 1.92 s takes none.
   assert.deepEqual(e1.ks, [3, 6, 11, 16]);
-  assert.deepEqual(e1.actions, [[0, 0, 0], [S, 0, 0], [S, S, 0], [0, 0, 0]]);
+  assert.deepEqual(e1.actions, [
+    [0, 0, 0],
+    [S, 0, 0],
+    [S, S, 0],
+    [0, 0, 0],
+  ]);
   assert.equal(e1.ep.instruction, LEFT);
   assert.equal(e1.ep.channelOrder, "bgr");
   assert.equal(e1.ep.attrs.num_frames, 4);
@@ -182,7 +206,12 @@ test("teleop bag with start/stop/discard -> exactly the two kept episodes, frame
   const e3 = readBack(s.episodes[1]!);
   assert.deepEqual(e3.events, ["episode_start", "start_action", "start_action", "stop_action"]);
   assert.deepEqual(e3.ks, [53, 56, 61, 67]);
-  assert.deepEqual(e3.actions, [[0, 0, 0], [0, S, 0], [-S, -S, 0], [0, 0, 0]]);
+  assert.deepEqual(e3.actions, [
+    [0, 0, 0],
+    [0, S, 0],
+    [-S, -S, 0],
+    [0, 0, 0],
+  ]);
   assert.equal(e3.ep.instruction, RIGHT, "the latest instruction at the start, not one published during the episode");
   assert.deepEqual(e3.frames[3]!.data, framePixels(67));
 
@@ -194,13 +223,21 @@ test("teleop bag with start/stop/discard -> exactly the two kept episodes, frame
   for (const [i, e] of again.errors.entries()) {
     assert.ok(e.includes(names[i]!) && e.includes("already exists") && e.includes("already converted"), `error names the file and the likely cause: ${e}`);
   }
-  assert.deepEqual(h5Files(out), names.map((n) => n + ".h5"), "no partial files from the refused run");
+  assert.deepEqual(
+    h5Files(out),
+    names.map((n) => n + ".h5"),
+    "no partial files from the refused run",
+  );
   s.episodes.forEach((p, i) => assert.deepEqual(fs.readFileSync(p), before[i], `${p} unchanged`));
 });
 
 test("a bag without an episode topic is one episode from its first message to its last (interval capture, rgb, fallback instruction)", async () => {
   const bag = path.join(tmp("b2e-whole-"), "whole");
-  await writeBag(bag, TOPICS.filter((t) => t.name === "/camera/image_raw" || t.name === "/cmd_vel"), [...camera(20), cmd(0.42, S, 0)]);
+  await writeBag(
+    bag,
+    TOPICS.filter((t) => t.name === "/camera/image_raw" || t.name === "/cmd_vel"),
+    [...camera(20), cmd(0.42, S, 0)],
+  );
   const out = path.join(tmp("b2e-whole-out-"), "nested", "episodes");
   const s = await bagToEpisodes(bag, out, { capture: "interval", captureIntervalS: 0.5, channelOrder: "rgb", instruction: "go left", gzip: 4 });
 
@@ -209,7 +246,12 @@ test("a bag without an episode topic is one episode from its first message to it
   assert.equal(path.basename(s.episodes[0]!), episodeStem(new Date(T0 * 1000)) + ".h5");
   const e = readBack(s.episodes[0]!);
   assert.deepEqual(e.events, ["episode_start", "start_action", "stop_action", "stop_action"]);
-  assert.deepEqual(e.actions, [[0, 0, 0], [S, 0, 0], [0, 0, 0], [0, 0, 0]]);
+  assert.deepEqual(e.actions, [
+    [0, 0, 0],
+    [S, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ]);
   assert.equal(e.ep.channelOrder, "rgb");
   assert.equal(e.ep.instruction, "go left");
   assert.ok(Math.abs((e.ep.attrs.total_duration as number) - 1.9) < 1e-3, `the episode spans the whole bag, 1.9 s; got ${String(e.ep.attrs.total_duration)}`);
@@ -225,7 +267,11 @@ test("a bag without an episode topic is one episode from its first message to it
   // Whole-bag sessions have no operator start to publish the instruction before:
   // the bag's first instruction is the episode's, even logged after the first frame.
   const withText = path.join(tmp("b2e-whole-text-"), "whole");
-  await writeBag(withText, TOPICS.filter((t) => t.name !== "/episode"), [...camera(5), text(0.15, "/instruction", LEFT), text(0.3, "/instruction", RIGHT), cmd(0.22, S, 0)]);
+  await writeBag(
+    withText,
+    TOPICS.filter((t) => t.name !== "/episode"),
+    [...camera(5), text(0.15, "/instruction", LEFT), text(0.3, "/instruction", RIGHT), cmd(0.22, S, 0)],
+  );
   const t = await bagToEpisodes(withText, out, { instruction: "go left", scenario: "second" });
   assert.deepEqual(t.errors, []);
   assert.equal(t.episodes.length, 1);
@@ -236,7 +282,11 @@ test("a bag without an episode topic is one episode from its first message to it
 
 test("a missing topic fails before anything is written, listing the bag's topics", async () => {
   const bag = path.join(tmp("b2e-nocam-"), "nocam");
-  await writeBag(bag, TOPICS.filter((t) => t.name !== "/camera/image_raw"), [cmd(0.1, S, 0), text(0.2, "/instruction", LEFT), text(0.3, "/episode", "start")]);
+  await writeBag(
+    bag,
+    TOPICS.filter((t) => t.name !== "/camera/image_raw"),
+    [cmd(0.1, S, 0), text(0.2, "/instruction", LEFT), text(0.3, "/episode", "start")],
+  );
   const out = path.join(tmp("b2e-nocam-out-"), "eps");
 
   await assert.rejects(bagToEpisodes(bag, out), (e: unknown) => {
@@ -251,7 +301,10 @@ test("a missing topic fails before anything is written, listing the bag's topics
   // A named topic that is not there is an error too, even an optional one.
   const withCam = path.join(tmp("b2e-named-"), "named");
   await writeBag(withCam, TOPICS, [...camera(3), cmd(0.15, S, 0)]);
-  await assert.rejects(bagToEpisodes(withCam, out, { topics: { episode: "/episodes" } }), /has no topic \/episodes of type std_msgs\/msg\/String[\s\S]*\/episode \[std_msgs\/msg\/String\] 0 msgs/);
+  await assert.rejects(
+    bagToEpisodes(withCam, out, { topics: { episode: "/episodes" } }),
+    /has no topic \/episodes of type std_msgs\/msg\/String[\s\S]*\/episode \[std_msgs\/msg\/String\] 0 msgs/,
+  );
   await assert.rejects(bagToEpisodes(withCam, out, { topics: { cmdVel: "/teleop" } }), /has no topic \/teleop/);
   // Bad options fail once, before the bag is read, not once per episode.
   await assert.rejects(bagToEpisodes(withCam, out, { gzip: 12 }), /gzip level 12/);
@@ -286,7 +339,11 @@ test("compressed camera on the bag's only image topic, TwistStamped, a corrupt f
   assert.deepEqual(s.errors, []);
   assert.equal(s.episodes.length, 1, "the episode the bag cut off is kept");
   assert.equal(s.undecodable, 1, "the corrupt PNG is counted");
-  const warned = (re: RegExp): void => assert.ok(s.warnings.some((w) => re.test(w)), `a warning matching ${re}: ${s.warnings.join(" | ")}`);
+  const warned = (re: RegExp): void =>
+    assert.ok(
+      s.warnings.some((w) => re.test(w)),
+      `a warning matching ${re}: ${s.warnings.join(" | ")}`,
+    );
   warned(/"pause".*ignored/);
   warned(/already recording/);
   warned(/ends while an episode is recording/);
@@ -294,7 +351,12 @@ test("compressed camera on the bag's only image topic, TwistStamped, a corrupt f
   // The first key press's frame (k 6) is not a PNG: it is skipped and the press takes the next good frame (k 7).
   warned(/camera frame at t=\S+: skipped \(image\.data: the 7 bytes do not start like a png file\)/);
   assert.deepEqual(e.events, ["episode_start", "start_action", "start_action", "stop_action"]);
-  assert.deepEqual(e.actions, [[0, 0, 0], [S, 0, 0], [0, S, 0.5], [0, 0, 0]]);
+  assert.deepEqual(e.actions, [
+    [0, 0, 0],
+    [S, 0, 0],
+    [0, S, 0.5],
+    [0, 0, 0],
+  ]);
   assert.equal(s.framesWritten, 4);
   assert.equal(e.ep.instruction, null);
   for (const [i, k] of [1, 7, 11, 17].entries()) assert.deepEqual(e.frames[i]!.data, framePixels(k), `frame ${i} is camera frame ${k}, decoded back to bgr`);
@@ -317,5 +379,8 @@ test("two episodes started within one second: the second cannot have the first's
   assert.equal(s.errors.length, 1, s.errors.join("; "));
   assert.match(s.errors[0]!, /already exists: another episode of this bag started in the same second/);
   assert.ok(!s.errors[0]!.includes("already converted"), `not blamed on an earlier run: ${s.errors[0]}`);
-  assert.ok(s.warnings.some((w) => /t=1700000000\.950 s ignored: not recording/.test(w)), `the second stop finds nothing recording: ${s.warnings.join(" | ")}`);
+  assert.ok(
+    s.warnings.some((w) => /t=1700000000\.950 s ignored: not recording/.test(w)),
+    `the second stop finds nothing recording: ${s.warnings.join(" | ")}`,
+  );
 });

@@ -48,8 +48,16 @@ test("mulberry32 is deterministic per seed and uniform-looking in [0, 1)", () =>
 test("B's error exactly 0.1 below A's on every tick: degenerate CI at -0.1, B better", () => {
   const rng = mulberry32(3);
   const errs = Array.from({ length: 400 }, () => 0.2 + rng()); // all >= 0.2, so |e - 0.1| = |e| - 0.1
-  const a = run("A", "one.mcap", series(400, (i) => errs[i]));
-  const b = run("B", "one.mcap", series(400, (i) => errs[i] - 0.1));
+  const a = run(
+    "A",
+    "one.mcap",
+    series(400, (i) => errs[i]),
+  );
+  const b = run(
+    "B",
+    "one.mcap",
+    series(400, (i) => errs[i] - 0.1),
+  );
   const c = compareModels([a, b], { bootstrap: { replicates: 500 } });
   const pair = c.pairs[0];
   assert.equal(pair.scheme, "blocks");
@@ -112,8 +120,16 @@ test("blocks matter: correlated ticks give a wider CI with 2 s blocks than with 
   const rng = mulberry32(9);
   const level = Array.from({ length: 30 }, () => rng() * 0.4);
   const n = 30 * 2 * HZ;
-  const a = run("A", "s", series(n, () => 0.5));
-  const b = run("B", "s", series(n, (i) => 0.3 + level[Math.floor(i / (2 * HZ))]));
+  const a = run(
+    "A",
+    "s",
+    series(n, () => 0.5),
+  );
+  const b = run(
+    "B",
+    "s",
+    series(n, (i) => 0.3 + level[Math.floor(i / (2 * HZ))]),
+  );
   const width = (blockSeconds: number) => {
     const d = diff(compareModels([a, b], { blockSeconds, bootstrap: { replicates: 500 } }), "maeX");
     assert.ok(d.ciLow !== null && d.ciHigh !== null);
@@ -127,9 +143,21 @@ test("blocks matter: correlated ticks give a wider CI with 2 s blocks than with 
 test("five or more sources: whole sources are resampled; the CI stays inside the per-source differences", () => {
   const runs: RunSeries[] = [];
   for (let s = 0; s < 5; s++) {
-    runs.push(run("A", `ep${s}.h5`, series(18, () => 0.5)));
+    runs.push(
+      run(
+        "A",
+        `ep${s}.h5`,
+        series(18, () => 0.5),
+      ),
+    );
     // B is better on every source, by 0.05 .. 0.25.
-    runs.push(run("B", `ep${s}.h5`, series(18, () => 0.45 - 0.05 * s)));
+    runs.push(
+      run(
+        "B",
+        `ep${s}.h5`,
+        series(18, () => 0.45 - 0.05 * s),
+      ),
+    );
   }
   const c = compareModels(runs, { bootstrap: { replicates: 1000 } });
   assert.equal(c.pairs[0].scheme, "sources");
@@ -141,14 +169,25 @@ test("five or more sources: whole sources are resampled; the CI stays inside the
   assert.ok(d.ciLow < d.ciHigh, "sources differ, so the CI must not be degenerate");
   assert.equal(d.verdict, "B better");
 
-  const four = compareModels(runs.filter((r) => r.source !== "ep4.h5"), { bootstrap: { replicates: 50 } });
+  const four = compareModels(
+    runs.filter((r) => r.source !== "ep4.h5"),
+    { bootstrap: { replicates: 50 } },
+  );
   assert.equal(four.pairs[0].scheme, "blocks");
 });
 
 test("the bootstrap is deterministic for a seed and changes with it", () => {
   const rng = mulberry32(1);
-  const a = run("A", "s", series(600, () => rng()));
-  const b = run("B", "s", series(600, () => rng()));
+  const a = run(
+    "A",
+    "s",
+    series(600, () => rng()),
+  );
+  const b = run(
+    "B",
+    "s",
+    series(600, () => rng()),
+  );
   const ci = (seed: number) => {
     const d = diff(compareModels([a, b], { bootstrap: { replicates: 200, seed } }), "maeX");
     return [d.ciLow, d.ciHigh];
@@ -172,8 +211,16 @@ test("verdicts follow the metric's direction and need the CI to exclude 0", () =
 test("a higher-is-better metric: B agreeing in direction more often is 'B better'", () => {
   const n = 400;
   // Teleop always forward; A points sideways on every 4th tick, B never.
-  const a = run("A", "s", Array.from({ length: n }, (_, i) => ({ t: i / HZ, pred: i % 4 === 0 ? [0, 1] : [1, 0], truth: [1, 0] })));
-  const b = run("B", "s", Array.from({ length: n }, (_, i) => ({ t: i / HZ, pred: [1, 0], truth: [1, 0] })));
+  const a = run(
+    "A",
+    "s",
+    Array.from({ length: n }, (_, i) => ({ t: i / HZ, pred: i % 4 === 0 ? [0, 1] : [1, 0], truth: [1, 0] })),
+  );
+  const b = run(
+    "B",
+    "s",
+    Array.from({ length: n }, (_, i) => ({ t: i / HZ, pred: [1, 0], truth: [1, 0] })),
+  );
   const c = compareModels([a, b], { bootstrap: { replicates: 300 } });
   const d = diff(c, "directionAgreement");
   assert.ok(d.diff !== null && Math.abs(d.diff - 0.25) < 1e-12);
@@ -184,8 +231,23 @@ test("a higher-is-better metric: B agreeing in direction more often is 'B better
 });
 
 test("misaligned tick series are refused with a message naming the source and tick", () => {
-  const a = run("A", "x.mcap", series(10, () => 0));
-  assert.throws(() => checkAligned(a, run("B", "x.mcap", series(9, () => 0))), /different tick counts \(10 vs 9\)/);
+  const a = run(
+    "A",
+    "x.mcap",
+    series(10, () => 0),
+  );
+  assert.throws(
+    () =>
+      checkAligned(
+        a,
+        run(
+          "B",
+          "x.mcap",
+          series(9, () => 0),
+        ),
+      ),
+    /different tick counts \(10 vs 9\)/,
+  );
   const shifted = series(10, () => 0);
   shifted[3] = { ...shifted[3], t: shifted[3].t + 0.02 };
   assert.throws(() => compareModels([a, run("B", "x.mcap", shifted)]), /"x\.mcap".*not aligned at tick 3/);
@@ -197,11 +259,27 @@ test("misaligned tick series are refused with a message naming the source and ti
 
 test("failed or missing sources are excluded from pooling and comparison, with reasons", () => {
   const runs = [
-    run("A", "ok.mcap", series(40, () => 0.1)),
-    run("B", "ok.mcap", series(40, () => 0.2)),
-    run("A", "bad.mcap", series(40, () => 5)),
+    run(
+      "A",
+      "ok.mcap",
+      series(40, () => 0.1),
+    ),
+    run(
+      "B",
+      "ok.mcap",
+      series(40, () => 0.2),
+    ),
+    run(
+      "A",
+      "bad.mcap",
+      series(40, () => 5),
+    ),
     run("B", "bad.mcap", [], { error: "decode failed" }),
-    run("A", "only-a.mcap", series(40, () => 5)),
+    run(
+      "A",
+      "only-a.mcap",
+      series(40, () => 5),
+    ),
   ];
   const c = compareModels(runs, { bootstrap: { replicates: 50 } });
   assert.deepEqual(c.sources, ["ok.mcap"]);
@@ -219,7 +297,10 @@ test("time blocks follow the clock, never span sources, and drop gaps", () => {
   const params = DEFAULT_METRIC_PARAMS;
   const five = series(5 * HZ, () => 0);
   const units = blockUnits([{ a: run("A", "s", five), b: run("B", "s", five) }], params, 2);
-  assert.deepEqual(units.map((u) => u.a.n), [40, 40, 20]);
+  assert.deepEqual(
+    units.map((u) => u.a.n),
+    [40, 40, 20],
+  );
   const gap: Tick[] = [...series(HZ, () => 0, 0), ...series(HZ, () => 0, 10)];
   const other = series(HZ, () => 0, 0);
   const two = blockUnits(
@@ -230,12 +311,27 @@ test("time blocks follow the clock, never span sources, and drop gaps", () => {
     params,
     2,
   );
-  assert.deepEqual(two.map((u) => [u.label, u.a.n]), [["g#0", 20], ["g#5", 20], ["h#0", 20]]);
+  assert.deepEqual(
+    two.map((u) => [u.label, u.a.n]),
+    [
+      ["g#0", 20],
+      ["g#5", 20],
+      ["h#0", 20],
+    ],
+  );
 });
 
 test("with a single resampling unit there is no CI and the comparison says why", () => {
-  const a = run("A", "s", series(10, () => 0.5));
-  const b = run("B", "s", series(10, () => 0.1));
+  const a = run(
+    "A",
+    "s",
+    series(10, () => 0.5),
+  );
+  const b = run(
+    "B",
+    "s",
+    series(10, () => 0.1),
+  );
   const c = compareModels([a, b]);
   assert.equal(c.pairs[0].units, 1);
   assert.match(c.pairs[0].note ?? "", /only 1 resampling unit/);

@@ -15,13 +15,31 @@ test("denormalise: min/max maps [-1, 1] onto [min, max]; scale multiplies (negat
 });
 
 test("the decoder reads the manifest's window position and gives (linear_x, linear_y) in robot units, stamped with the frame", () => {
-  const m = { ...parseManifest({ chunk: 2, chunk_position: 0, action_step_s: 0.5 }), head: { kind: "continuous" as const, denormalize: { kind: "minmax" as const, min: [-2, 0], max: [2, 1] } } };
+  const m = {
+    ...parseManifest({ chunk: 2, chunk_position: 0, action_step_s: 0.5 }),
+    head: { kind: "continuous" as const, denormalize: { kind: "minmax" as const, min: [-2, 0], max: [2, 1] } },
+  };
   // Two window rows x 2 steps x 2 axes; chunk_position 0 picks the first row.
   const out = new Float32Array([0.5, -1, -1, 1, 9, 9, 9, 9]);
   const c = new ChunkDecoder(m).decode(out, 2, 7);
-  assert.deepEqual(c, { stamp: 7, stepS: 0.5, actions: [[1, 0], [-2, 1]], invalid: false });
+  assert.deepEqual(c, {
+    stamp: 7,
+    stepS: 0.5,
+    actions: [
+      [1, 0],
+      [-2, 1],
+    ],
+    invalid: false,
+  });
   const last = new ChunkDecoder({ ...m, chunk_position: "last" }).decode(out, 2, 7);
-  assert.deepEqual(last.actions, [[18, 5], [18, 5]], "the newest row: ((9 + 1) / 2) * 4 - 2 and ((9 + 1) / 2) * 1 + 0");
+  assert.deepEqual(
+    last.actions,
+    [
+      [18, 5],
+      [18, 5],
+    ],
+    "the newest row: ((9 + 1) / 2) * 4 - 2 and ((9 + 1) / 2) * 1 + 0",
+  );
   assert.throws(() => new ChunkDecoder(m).decode(new Float32Array(3), 1, 0), /cannot hold 1 window rows of 2 x 2/);
 });
 
@@ -32,7 +50,10 @@ test("a non-finite output, even on an axis the robot does not drive, makes the c
   assert.equal(decoder.decode(new Float32Array([0.1, 0.2, 0.3, 0.1, 0.2, 0.3]), 1, 0).invalid, false);
   const nan = decoder.decode(new Float32Array([0.1, 0.2, NaN, 0.1, 0.2, 0.3]), 1, 0);
   assert.equal(nan.invalid, true);
-  assert.deepEqual(nan.actions, [[0, 0], [0, 0]]);
+  assert.deepEqual(nan.actions, [
+    [0, 0],
+    [0, 0],
+  ]);
   // A finite output whose denormalised velocity overflows is no better.
   const huge = new ChunkDecoder({ ...m, head: { kind: "continuous", denormalize: { kind: "scale", scale: [1e308, 1, 1] } } });
   assert.equal(huge.decode(new Float32Array([10, 0, 0, 0, 0, 0]), 1, 0).invalid, true);

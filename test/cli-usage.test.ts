@@ -47,10 +47,16 @@ test("every bad option value exits 2 naming the option and its bound, before any
     [["model", "inspect", missing, "--threads", "100000"], /--threads: expected an integer <= 1024, got 100000/],
     [["bag2episodes", "--bag", missing, "--out", missing, "--gzip", "10"], /--gzip: gzip level 10 is not an integer in 0\.\.9/],
     [["bag2episodes", "--bag", missing, "--out", missing, "--scenario", "../../escape"], /--scenario: scenario "\.\.\/\.\.\/escape" must be letters/],
-    [["bag2episodes", "--bag", missing, "--out", missing, "--capture-interval-s", "1e-9"], /--capture-interval-s: expected a number of seconds >= 0\.01, got 1e-9/],
+    [
+      ["bag2episodes", "--bag", missing, "--out", missing, "--capture-interval-s", "1e-9"],
+      /--capture-interval-s: expected a number of seconds >= 0\.01, got 1e-9/,
+    ],
     [["sample-bag", path.join(root, "bag-rate"), "--rate", "1e9"], /--rate: expected a number in \(0, 120\], got 1000000000/],
     [["sample-bag", path.join(root, "bag-width"), "--width", "100000"], /--width: expected an integer in \[16, 4096\], got 100000/],
-    [["demo", "--duration", "-1", "--models-dir", path.join(root, "demo-models"), "--out", path.join(root, "demo-out")], /--duration: expected a number in \(0, 3600\], got -1/],
+    [
+      ["demo", "--duration", "-1", "--models-dir", path.join(root, "demo-models"), "--out", path.join(root, "demo-out")],
+      /--duration: expected a number in \(0, 3600\], got -1/,
+    ],
     [["model", "make-tiny", path.join(root, "tiny-seed"), "--seed", "1.5"], /--seed: expected an integer/],
   ];
   const runs = await runAll(cases.map((c) => c[0]));
@@ -76,7 +82,10 @@ test("sample-bag and model make-tiny refuse a folder that already holds somethin
     ["sample-bag", bag, "--duration", "1", "--width", "32", "--height", "24"],
     ["model", "make-tiny", model],
   ]);
-  for (const [r, dir] of [[bagRun!, bag], [modelRun!, model]] as const) {
+  for (const [r, dir] of [
+    [bagRun!, bag],
+    [modelRun!, model],
+  ] as const) {
     assert.equal(r.code, 1, showRun(r));
     assert.match(r.stderr, new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: already holds 1 entry \\(metadata\\.yaml\\)`), showRun(r));
     assert.deepEqual(fs.readdirSync(dir), ["metadata.yaml"], `${dir}: nothing added`);

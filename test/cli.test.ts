@@ -42,7 +42,10 @@ test("eval, replay, bag info and model inspect run end to end from the command l
   const lines = replay.stdout.trim().split("\n");
   assert.equal(lines[0], "t_s\tlinear_x\tlinear_y\treason");
   assert.match(lines[lines.length - 1]!, /\t0\.000\t0\.000\tshutdown$/);
-  assert.ok(lines.slice(1, -1).every((l) => /^\d+\.\d\d\t-?\d\.\d{3}\t-?\d\.\d{3}\t[a-z_]+$/.test(l)), showRun(replay));
+  assert.ok(
+    lines.slice(1, -1).every((l) => /^\d+\.\d\d\t-?\d\.\d{3}\t-?\d\.\d{3}\t[a-z_]+$/.test(l)),
+    showRun(replay),
+  );
 
   assert.equal(info.code, 0, showRun(info));
   assert.match(info.stdout, /\/camera\/image_raw/);

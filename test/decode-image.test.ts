@@ -85,13 +85,18 @@ test("decodeImage takes raw messages through the same path", async () => {
 });
 
 test("unknown encodings are rejected, naming the supported ones", () => {
-  assert.throws(() => decodeRawImage(raw("yuv422", 2, 2, 4, new Array(8).fill(0)), "rgb"),
-    isImageError("encoding", /"yuv422" is not supported; expected one of rgb8, bgr8, rgba8, bgra8, mono8, mono16/));
+  assert.throws(
+    () => decodeRawImage(raw("yuv422", 2, 2, 4, new Array(8).fill(0)), "rgb"),
+    isImageError("encoding", /"yuv422" is not supported; expected one of rgb8, bgr8, rgba8, bgra8, mono8, mono16/),
+  );
   assert.throws(() => decodeRawImage(raw("toString", 2, 2, 4, new Array(8).fill(0)), "rgb"), isImageError("encoding", /toString/));
 });
 
 test("width and height must be integers in [1, 16384]", () => {
-  assert.throws(() => decodeRawImage(raw("mono8", 0, 2, 4, new Array(8).fill(0)), "rgb"), isImageError("width", /^image\.width: 0 is not an integer in \[1, 16384\]/));
+  assert.throws(
+    () => decodeRawImage(raw("mono8", 0, 2, 4, new Array(8).fill(0)), "rgb"),
+    isImageError("width", /^image\.width: 0 is not an integer in \[1, 16384\]/),
+  );
   assert.throws(() => decodeRawImage(raw("mono8", MAX_IMAGE_SIDE + 1, 1, MAX_IMAGE_SIDE + 1, []), "rgb"), isImageError("width", /16385/));
   assert.throws(() => decodeRawImage(raw("mono8", 2.5, 1, 4, [0, 0, 0, 0]), "rgb"), isImageError("width", /2\.5/));
   assert.throws(() => decodeRawImage(raw("mono8", 2, 0, 4, []), "rgb"), isImageError("height", /0 is not an integer/));
@@ -100,19 +105,24 @@ test("width and height must be integers in [1, 16384]", () => {
 
 test("a step shorter than a row is rejected with the expected row size", () => {
   const m: RawImageMessage = { kind: "raw", encoding: "rgb8", width: 640, height: 1, step: 1900, isBigEndian: false, data: new Uint8Array(1920) };
-  assert.throws(() => decodeRawImage(m, "rgb"), (e: unknown) => {
-    assert.ok(e instanceof ImageError);
-    assert.equal(e.field, "step");
-    assert.equal(e.message, "image.step: 1900 is less than width*channels = 1920 for rgb8");
-    return true;
-  });
+  assert.throws(
+    () => decodeRawImage(m, "rgb"),
+    (e: unknown) => {
+      assert.ok(e instanceof ImageError);
+      assert.equal(e.field, "step");
+      assert.equal(e.message, "image.step: 1900 is less than width*channels = 1920 for rgb8");
+      return true;
+    },
+  );
   assert.throws(() => decodeRawImage(raw("mono16", 2, 1, 3, [0, 0, 0]), "rgb"), isImageError("step", /3 is less than width\*channels = 4 for mono16/));
 });
 
 test("data shorter than step*height is rejected", () => {
   // The last row's padding is missing: 19 bytes where step*height is 20.
-  assert.throws(() => decodeRawImage(raw("rgb8", 3, 2, 10, rgbBytes.slice(0, 19)), "rgb"),
-    isImageError("data", /19 bytes is shorter than step\*height = 10\*2 = 20/));
+  assert.throws(
+    () => decodeRawImage(raw("rgb8", 3, 2, 10, rgbBytes.slice(0, 19)), "rgb"),
+    isImageError("data", /19 bytes is shorter than step\*height = 10\*2 = 20/),
+  );
 });
 
 // ---- compressed ----
@@ -131,7 +141,11 @@ function swapRB(d: Uint8Array): number[] {
 
 test("png round trip is exact, RGB as decoded and swapped for bgr", async () => {
   const px = testPixels(5, 4, 3);
-  const png = new Uint8Array(await sharp(px, { raw: { width: 5, height: 4, channels: 3 } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp(px, { raw: { width: 5, height: 4, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   for (const format of ["png", "bgr8; png compressed bgr8", "PNG"]) {
     const rgb = await decodeImage(compressed(format, png), "rgb");
     assert.equal(rgb.width, 5);
@@ -143,15 +157,29 @@ test("png round trip is exact, RGB as decoded and swapped for bgr", async () => 
 
 test("grey png becomes three equal channels; rgba png loses alpha", async () => {
   const grey = testPixels(3, 2, 1);
-  const greyPng = new Uint8Array(await sharp(grey, { raw: { width: 3, height: 2, channels: 1 } }).png().toBuffer());
+  const greyPng = new Uint8Array(
+    await sharp(grey, { raw: { width: 3, height: 2, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
   const g = await decodeImage(compressed("png", greyPng), "bgr");
-  assert.deepEqual([...g.data], [...grey].flatMap((v) => [v, v, v]));
+  assert.deepEqual(
+    [...g.data],
+    [...grey].flatMap((v) => [v, v, v]),
+  );
 
   const rgba = testPixels(3, 2, 4);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255; // opaque, so colours survive unpremultiplied
-  const rgbaPng = new Uint8Array(await sharp(rgba, { raw: { width: 3, height: 2, channels: 4 } }).png().toBuffer());
+  const rgbaPng = new Uint8Array(
+    await sharp(rgba, { raw: { width: 3, height: 2, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
   const c = await decodeImage(compressed("png", rgbaPng), "rgb");
-  assert.deepEqual([...c.data], [...rgba].filter((_, i) => i % 4 !== 3));
+  assert.deepEqual(
+    [...c.data],
+    [...rgba].filter((_, i) => i % 4 !== 3),
+  );
 });
 
 test("jpeg decodes to RGB within the codec's error, for ROS-style format strings", async () => {
@@ -165,7 +193,11 @@ test("jpeg decodes to RGB within the codec's error, for ROS-style format strings
       px[(y * w + x) * 3 + 2] = 200 - x * 3;
     }
   }
-  const jpeg = new Uint8Array(await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95, chromaSubsampling: "4:4:4" }).toBuffer());
+  const jpeg = new Uint8Array(
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 95, chromaSubsampling: "4:4:4" })
+      .toBuffer(),
+  );
   for (const format of ["jpeg", "bgr8; jpeg compressed bgr8", "rgb8; jpeg compressed bgr8", "JPG"]) {
     const rgb = await decodeImage(compressed(format, jpeg), "rgb");
     const bgr = await decodeImage(compressed(format, jpeg), "bgr");
@@ -180,14 +212,28 @@ test("jpeg decodes to RGB within the codec's error, for ROS-style format strings
 });
 
 test("unsupported compressed formats are rejected naming the format", async () => {
-  const png = new Uint8Array(await sharp(testPixels(2, 2, 3), { raw: { width: 2, height: 2, channels: 3 } }).png().toBuffer());
-  await assert.rejects(decodeCompressedRgb(compressed("tiff", png)), isImageError("format", /"tiff" is not supported; expected a format naming jpeg, jpg or png/));
+  const png = new Uint8Array(
+    await sharp(testPixels(2, 2, 3), { raw: { width: 2, height: 2, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
+  await assert.rejects(
+    decodeCompressedRgb(compressed("tiff", png)),
+    isImageError("format", /"tiff" is not supported; expected a format naming jpeg, jpg or png/),
+  );
   await assert.rejects(decodeImage(compressed("16UC1; compressedDepth png", png), "rgb"), isImageError("format", /compressedDepth/));
 });
 
 test("undecodable or empty compressed data is rejected naming data", async () => {
-  await assert.rejects(decodeImage(compressed("jpeg", new TextEncoder().encode("not a jpeg at all")), "rgb"), isImageError("data", /cannot decode 17 bytes as jpeg/));
-  const jpeg = new Uint8Array(await sharp(testPixels(64, 64, 3), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer());
+  await assert.rejects(
+    decodeImage(compressed("jpeg", new TextEncoder().encode("not a jpeg at all")), "rgb"),
+    isImageError("data", /cannot decode 17 bytes as jpeg/),
+  );
+  const jpeg = new Uint8Array(
+    await sharp(testPixels(64, 64, 3), { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer(),
+  );
   await assert.rejects(decodeImage(compressed("jpeg", jpeg.subarray(0, jpeg.length >> 1)), "rgb"), isImageError("data", /cannot decode/));
   await assert.rejects(decodeImage(compressed("png", new Uint8Array(0)), "rgb"), isImageError("data", /0 bytes; expected a png file/));
 });

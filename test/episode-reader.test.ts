@@ -138,5 +138,8 @@ for (const [name, key, detail] of BAD) {
 
 test("a missing file is a clear error naming it", () => {
   const file = path.join(dir, "does_not_exist.h5");
-  assert.throws(() => openEpisode(file), (e: unknown) => e instanceof EpisodeFormatError && e.file === file && /No such file/.test(e.message));
+  assert.throws(
+    () => openEpisode(file),
+    (e: unknown) => e instanceof EpisodeFormatError && e.file === file && /No such file/.test(e.message),
+  );
 });

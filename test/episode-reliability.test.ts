@@ -12,7 +12,10 @@ import { checkEpisodes } from "../src/episodes/episode-check.js";
 import { readWithH5py, spawnRecorderChild } from "./fixtures/episode-fixtures.js";
 
 /** Calls onLine for each JSON line the child prints; resolves with its exit. */
-function watch(child: ChildProcess, onLine: (msg: Record<string, unknown>) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function watch(
+  child: ChildProcess,
+  onLine: (msg: Record<string, unknown>) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let buf = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8");
@@ -97,8 +100,14 @@ test("a recorder killed with SIGKILL mid-episode leaves the earlier episode inta
 
   const report = checkEpisodes(killDir, { deep: true });
   assert.equal(report.ok, false);
-  assert.deepEqual(report.episodes.map((e) => path.basename(e.file)), complete);
-  assert.deepEqual(report.problems.map((p) => [path.basename(p.file), p.kind]), [[partial[0], "partial"]]);
+  assert.deepEqual(
+    report.episodes.map((e) => path.basename(e.file)),
+    complete,
+  );
+  assert.deepEqual(
+    report.problems.map((p) => [path.basename(p.file), p.kind]),
+    [[partial[0], "partial"]],
+  );
 });
 
 test("a write error (disk full) is a clear error naming the file; earlier and later episodes are intact", () => {

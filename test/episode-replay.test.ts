@@ -74,7 +74,10 @@ test("the instruction comes from the attribute, else the file-name rule, else --
   assert.equal(episodeInstruction({ path: "/d/episode_20251203_122510_1box_hori_left_core.h5", instruction: null }, map), "Go to the left basket");
   assert.equal(episodeInstruction({ path: "/d/episode_20251203_122510_2box_right.h5", instruction: null }, map), "Go to the right basket");
   assert.equal(episodeInstruction({ path: "/d/episode_20251203_122510_straight.h5", instruction: null }, map, "fallback"), "fallback");
-  assert.throws(() => episodeInstruction({ path: "/d/episode_20251203_122510_straight.h5", instruction: null }, map), /no instruction attribute.*--instruction/);
+  assert.throws(
+    () => episodeInstruction({ path: "/d/episode_20251203_122510_straight.h5", instruction: null }, map),
+    /no instruction attribute.*--instruction/,
+  );
   assert.throws(() => parseInstructionMap("left"), /--instruction-map: expected word=instruction/);
 });
 
@@ -119,12 +122,18 @@ test("eval warns once per instruction and model when its token count is not one 
   target.warn = (message: string) => warnings.push(message);
   try {
     const result = await evaluate({
-      models: [warnDir], sources: files.map((f) => ({ kind: "episode" as const, path: f })), params: DEFAULT_PARAMS, outDir: path.join(root, "report-warn"),
+      models: [warnDir],
+      sources: files.map((f) => ({ kind: "episode" as const, path: f })),
+      params: DEFAULT_PARAMS,
+      outDir: path.join(root, "report-warn"),
     });
     assert.equal(result.failed.length, 0, result.failed.map((f) => f.error).join("; "));
   } finally {
     target.warn = warn;
   }
   assert.equal(warnings.length, 2, `one warning per distinct instruction (left, right), got: ${warnings.join(" | ")}`);
-  assert.ok(warnings.every((w) => /^tiny-trained: instruction ".*": \d+ tokens but the model was trained on prompts of 999 tokens/.test(w)), warnings.join(" | "));
+  assert.ok(
+    warnings.every((w) => /^tiny-trained: instruction ".*": \d+ tokens but the model was trained on prompts of 999 tokens/.test(w)),
+    warnings.join(" | "),
+  );
 });

@@ -279,7 +279,10 @@ test("a failed save reaches onError even when nobody awaits the result, and the 
   const tr = sm.onEpisodeCommand(1, "stop");
   assert.equal(tr.kind, "stopped");
   if (tr.kind === "stopped") await assert.rejects(tr.result, /disk full/);
-  assert.deepEqual(errors.map((e) => e.message), ["disk full"]);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ["disk full"],
+  );
 });
 
 test("a broken camera frame does not use up a key press: the next good frame is captured for it", () => {
@@ -291,7 +294,10 @@ test("a broken camera frame does not use up a key press: the next good frame is 
   sm.onImage(0.3, { kind: "raw", width: 4, height: 2, encoding: "bgr8", step: 12, isBigEndian: false, data: new Uint8Array(10) });
   sm.onImage(0.35, { kind: "compressed", format: "jpeg", data: Uint8Array.from([1, 2, 3]) });
   sm.onImage(0.4, img(0.4));
-  assert.deepEqual(f.last.frames.map(shot), [["episode_start", "t=0.050", STOP], ["start_action", "t=0.400", W]]);
+  assert.deepEqual(f.last.frames.map(shot), [
+    ["episode_start", "t=0.050", STOP],
+    ["start_action", "t=0.400", W],
+  ]);
   assert.equal(errors.length, 2, `two skipped frames reported: ${errors.map((e) => e.message).join(" | ")}`);
   assert.match(errors[0]!.message, /skipped \(image\.data: 10 bytes is shorter than step\*height/);
   assert.equal(sm.episodeStats.skipped, 2);

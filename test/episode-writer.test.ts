@@ -28,7 +28,12 @@ test("a recorded episode reads in h5py exactly as the Mobile-VLA trainer expects
   assert.equal(path.basename(file), "episode_20251203_122510_1box_hori_left_core_medium.h5");
   assert.deepEqual(fs.readdirSync(dir), [path.basename(file)]);
 
-  const py = readWithH5py(file, [[0, 0, 0], [1, 3, 5], [2, 2, 1], [3, 0, 0]]);
+  const py = readWithH5py(file, [
+    [0, 0, 0],
+    [1, 3, 5],
+    [2, 2, 1],
+    [3, 0, 0],
+  ]);
   assert.deepEqual(py.keys, ["action_event_types", "actions", "images"]);
   assert.deepEqual(py.images.shape, [4, 4, 6, 3]);
   assert.equal(py.images.dtype, "uint8");
@@ -45,8 +50,18 @@ test("a recorded episode reads in h5py exactly as the Mobile-VLA trainer expects
   assert.equal(py.actions.dtype, "float32");
   assert.deepEqual(py.actions.shape, [4, 3]);
   const f32 = Math.fround(1.15);
-  assert.deepEqual(py.actions.values, [[0, 0, 0], [f32, 0, 0], [f32, -f32, 0], [0, 0, 0]]);
-  assert.deepEqual(py.actions_xy.values, [[0, 0], [f32, 0], [f32, -f32], [0, 0]]);
+  assert.deepEqual(py.actions.values, [
+    [0, 0, 0],
+    [f32, 0, 0],
+    [f32, -f32, 0],
+    [0, 0, 0],
+  ]);
+  assert.deepEqual(py.actions_xy.values, [
+    [0, 0],
+    [f32, 0],
+    [f32, -f32],
+    [0, 0],
+  ]);
   assert.deepEqual(py.action_event_types.values, ["episode_start", "start_action", "start_action", "stop_action"]);
   assert.equal(py.action_event_types.encoding, "utf-8");
   assert.equal(py.action_event_types.vlen, true);
@@ -91,8 +106,14 @@ test("rgb channel order stores R,G,B and says so; a bgr8 camera is swapped for i
   await w.appendImage(rgb8Message(3, 2, [40, 50, 60], "bgr8"), [0, 0, 1.15], "start_action");
   const file = await w.close({ endTime: END });
   assert.equal(path.basename(file), "episode_20251203_122510.h5");
-  const py = readWithH5py(file, [[0, 1, 2], [1, 0, 0]]);
-  assert.deepEqual(py.pixels, [[0, 1, 2, [10, 20, 30]], [1, 0, 0, [40, 50, 60]]]);
+  const py = readWithH5py(file, [
+    [0, 1, 2],
+    [1, 0, 0],
+  ]);
+  assert.deepEqual(py.pixels, [
+    [0, 1, 2, [10, 20, 30]],
+    [1, 0, 0, [40, 50, 60]],
+  ]);
   assert.equal(py.attrs.image_channel_order.value, "rgb");
   assert.equal(py.attrs.instruction, undefined);
 });
@@ -105,7 +126,14 @@ test("gzip compresses the images dataset at the requested level, same pixels", a
   const py = readWithH5py(file);
   assert.equal(py.images.compression, "gzip");
   assert.equal(py.images.compression_opts, 6);
-  assert.deepEqual(py.pixels.map((p) => p[3]), [[200, 100, 0], [200, 100, 1], [200, 100, 2]]);
+  assert.deepEqual(
+    py.pixels.map((p) => p[3]),
+    [
+      [200, 100, 0],
+      [200, 100, 1],
+      [200, 100, 2],
+    ],
+  );
   assert.throws(() => EpisodeWriter.open(dir, { gzip: 11 }), /gzip level 11/);
 });
 
@@ -136,7 +164,10 @@ test("an existing episode is never overwritten: open fails naming it and the fil
   assert.deepEqual(fs.readdirSync(dir), [path.basename(file)]);
   // A second writer racing for the same name is refused too.
   const a = EpisodeWriter.open(dir, { scenario: "right", startTime: START });
-  assert.throws(() => EpisodeWriter.open(dir, { scenario: "right", startTime: START }), (e: unknown) => e instanceof EpisodeError && e.code === "exists" && e.file === a.partialPath);
+  assert.throws(
+    () => EpisodeWriter.open(dir, { scenario: "right", startTime: START }),
+    (e: unknown) => e instanceof EpisodeError && e.code === "exists" && e.file === a.partialPath,
+  );
   await a.discard();
 });
 
@@ -157,7 +188,14 @@ test("a frame of another size is refused with a clear error and the episode so f
   await w.appendImage(rgb8Message(8, 6, [4, 4, 4]), [0, 0, 0], "stop_action");
   const py = readWithH5py(await w.close({ endTime: END }));
   assert.deepEqual(py.images.shape, [3, 6, 8, 3]);
-  assert.deepEqual(py.pixels.map((p) => p[3]), [[1, 1, 1], [2, 2, 2], [4, 4, 4]]);
+  assert.deepEqual(
+    py.pixels.map((p) => p[3]),
+    [
+      [1, 1, 1],
+      [2, 2, 2],
+      [4, 4, 4],
+    ],
+  );
   assert.deepEqual(py.action_event_types.values, ["episode_start", "start_action", "stop_action"]);
   assert.equal(py.attrs.num_frames.value, 3);
 });
@@ -192,7 +230,11 @@ test("names and time attributes follow the collector", () => {
   assert.equal(episodeStem(new Date(2025, 0, 2, 3, 4, 5)), "episode_20250102_030405");
   assert.equal(episodeStem(new Date(2025, 0, 2, 3, 4, 5), "2box_right"), "episode_20250102_030405_2box_right");
   assert.throws(() => episodeStem(new Date(), "a b/c"), /scenario "a b\/c"/);
-  assert.deepEqual(parseEpisodeStem("episode_20251203_122510_1box_hori_left_core_medium"), { date: "20251203", time: "122510", scenario: "1box_hori_left_core_medium" });
+  assert.deepEqual(parseEpisodeStem("episode_20251203_122510_1box_hori_left_core_medium"), {
+    date: "20251203",
+    time: "122510",
+    scenario: "1box_hori_left_core_medium",
+  });
   assert.equal(parseEpisodeStem("recording_1"), null);
   assert.deepEqual([0, 5, 6, 11, 12, 17, 18, 23].map(timePeriod), ["dawn", "dawn", "morning", "morning", "evening", "evening", "night", "night"]);
   assert.throws(() => timePeriod(24), /hour 24/);

@@ -27,7 +27,12 @@ function writeNonEpisode(file: string): void {
 test("episodes check: a good episode, a .h5.partial and a non-episode .h5 -> not ok, each flagged", async () => {
   const dir = tmp("ep-check-");
   const w = EpisodeWriter.open(dir, { scenario: "left", startTime: new Date(2025, 11, 3, 12, 0, 0) });
-  for (let i = 0; i < 3; i++) w.append({ width: 4, height: 2, data: new Uint8Array(24).fill(i) }, [i === 1 ? 1.15 : 0, 0, 0], i === 0 ? "episode_start" : i === 1 ? "start_action" : "stop_action");
+  for (let i = 0; i < 3; i++)
+    w.append(
+      { width: 4, height: 2, data: new Uint8Array(24).fill(i) },
+      [i === 1 ? 1.15 : 0, 0, 0],
+      i === 0 ? "episode_start" : i === 1 ? "start_action" : "stop_action",
+    );
   const good = await w.close({ endTime: new Date(2025, 11, 3, 12, 0, 5) });
   // A recorder that died mid-episode leaves its partial file.
   const crashed = EpisodeWriter.open(dir, { scenario: "right", startTime: new Date(2025, 11, 3, 12, 1, 0) });
@@ -36,7 +41,10 @@ test("episodes check: a good episode, a .h5.partial and a non-episode .h5 -> not
   try {
     const r = checkEpisodes(dir);
     assert.equal(r.ok, false);
-    assert.deepEqual(r.episodes.map((e) => e.file), [good]);
+    assert.deepEqual(
+      r.episodes.map((e) => e.file),
+      [good],
+    );
     assert.deepEqual(
       r.problems.map((p) => [path.basename(p.file), p.kind]),
       [

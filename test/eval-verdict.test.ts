@@ -114,7 +114,10 @@ test("a clean bag has a result; its verdict is none", async () => {
 
 test("no camera frame reached the model: unsupported encoding, empty data, zero sizes, no camera messages", async () => {
   const cases: [string, BagSpec][] = [
-    ["unsupported encoding", { frame: () => ({ height: H, width: W, encoding: "yuv422_yuy2", is_bigendian: 0, step: W * 2, data: new Uint8Array(W * H * 2) }) }],
+    [
+      "unsupported encoding",
+      { frame: () => ({ height: H, width: W, encoding: "yuv422_yuy2", is_bigendian: 0, step: W * 2, data: new Uint8Array(W * H * 2) }) },
+    ],
     ["empty data", { frame: () => ({ height: H, width: W, encoding: "bgr8", is_bigendian: 0, step: W * 3, data: new Uint8Array(0) }) }],
     ["zero sizes", { frame: () => ({ height: 0, width: 0, encoding: "bgr8", is_bigendian: 0, step: 0, data: new Uint8Array(0) }) }],
     ["no camera messages", { frames: 0 }],
@@ -123,7 +126,11 @@ test("no camera frame reached the model: unsupported encoding, empty data, zero 
     const run = await replay(await writeBag(spec));
     const reason = noResultReason(run);
     assert.ok(reason, `${what}: a failed source, got actions ${JSON.stringify(run.outcome)}`);
-    assert.match(reason, /^the policy never produced an action: (no camera frame reached the model|none of the \d+ frame\(s\) given to the model could be decoded)/, `${what}: ${reason}`);
+    assert.match(
+      reason,
+      /^the policy never produced an action: (no camera frame reached the model|none of the \d+ frame\(s\) given to the model could be decoded)/,
+      `${what}: ${reason}`,
+    );
   }
 });
 
@@ -134,7 +141,10 @@ test("the head's NaN/Inf and the backbone's NaN features are invalid outputs; al
   assert.ok(head.outcome!.invalidOutputs > 0);
 
   const pixels = new Float32Array(3 * model.manifest.image.width * model.manifest.image.height).fill(0.5);
-  await assert.rejects(poisoned("backbone").runBackbone(pixels, model.tokenizer.encode(INSTRUCTION)), (e: unknown) => e instanceof InvalidOutputError && /feature value 0 of \d+ is NaN/.test(e.message));
+  await assert.rejects(
+    poisoned("backbone").runBackbone(pixels, model.tokenizer.encode(INSTRUCTION)),
+    (e: unknown) => e instanceof InvalidOutputError && /feature value 0 of \d+ is NaN/.test(e.message),
+  );
   const backbone = await replay(bag, poisoned("backbone"));
   const reason = noResultReason(backbone) ?? "";
   assert.match(reason, /every model output was NaN\/Inf .*feature value 0 of \d+ is NaN/, `NaN features never become finite actions: ${reason}`);
@@ -156,7 +166,10 @@ test("NaN ground truth: all of it is a failed source; part of it is counted as d
 
 test("header stamps that make every frame stale, and an empty instruction, are failed sources naming why", async () => {
   const stale = await replay(await writeBag({ headerStampS: (k) => 1_000_000 + k / 10 }), model, undefined, true);
-  assert.match(noResultReason(stale, { watchdogTimeoutS: 1 }) ?? "", /none of the 30 frame\(s\) received was given to the model, each was older than watchdog_timeout_s \(1 s\)/);
+  assert.match(
+    noResultReason(stale, { watchdogTimeoutS: 1 }) ?? "",
+    /none of the 30 frame\(s\) received was given to the model, each was older than watchdog_timeout_s \(1 s\)/,
+  );
   const empty = await replay(await writeBag({ instruction: "" }));
   assert.match(noResultReason(empty) ?? "", /no instruction/);
 });
@@ -181,7 +194,12 @@ test("episodes with NaN actions get the same verdict from eval as from episodes 
     replayEpisode(file, { model, modelName: "tiny", params: DEFAULT_PARAMS }),
     (e: unknown) => e instanceof Error && e.message.includes(detail) && e.message.includes("episodes check"),
   );
-  const result = await evaluate({ models: [modelDir], sources: [{ kind: "episode", path: file }], params: DEFAULT_PARAMS, outDir: path.join(root, "nan-eval") });
+  const result = await evaluate({
+    models: [modelDir],
+    sources: [{ kind: "episode", path: file }],
+    params: DEFAULT_PARAMS,
+    outDir: path.join(root, "nan-eval"),
+  });
   assert.equal(result.failed.length, 1, "a failed source");
   assert.match(result.failed[0]!.error!, /actions: frame 7 axis 0 is NaN/);
 });
@@ -190,9 +208,18 @@ test("eval (and replay) on a bag the policy never acted on exits 1 naming the so
   const good = await writeBag();
   const blind = await writeBag({ frames: 0 });
   const out = path.join(root, "cli-report");
-  const [r, replayRun] = await Promise.all([cli("eval", "--model", modelDir, "--bag", good, "--bag", blind, "--out", out), cli("replay", "--model", modelDir, "--bag", blind)]);
+  const [r, replayRun] = await Promise.all([
+    cli("eval", "--model", modelDir, "--bag", good, "--bag", blind, "--out", out),
+    cli("replay", "--model", modelDir, "--bag", blind),
+  ]);
   assert.equal(r.code, 1, showRun(r));
-  assert.match(r.stderr, new RegExp(`1 run\\(s\\) failed:\\n  tiny on ${blind.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: the policy never produced an action: no camera frame reached the model`), showRun(r));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `1 run\\(s\\) failed:\\n  tiny on ${blind.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: the policy never produced an action: no camera frame reached the model`,
+    ),
+    showRun(r),
+  );
   assert.match(r.stdout, /1 source\(s\) pooled/, "the good bag is still evaluated");
   assert.ok(fs.existsSync(path.join(out, "report.json")));
   assert.equal(replayRun.code, 1, `replay of a bag the model never saw fails too\n${showRun(replayRun)}`);

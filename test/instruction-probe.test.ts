@@ -50,10 +50,16 @@ test("a backbone that sees only the token count: words do NOT matter, length doe
   assert.equal(p.wordsMatter, false);
   assert.equal(p.lengthMatters, true);
   assert.equal(p.sameCount?.difference, 0);
-  assert.ok(p.verdict.startsWith("The instruction's words do NOT change this model's feature (difference 0.0); only its length (token count) does (difference "), p.verdict);
+  assert.ok(
+    p.verdict.startsWith("The instruction's words do NOT change this model's feature (difference 0.0); only its length (token count) does (difference "),
+    p.verdict,
+  );
   assert.ok(p.verdict.endsWith(`This model cannot hear 'left' vs 'right': it will act the same for any instruction of ${n} tokens.`), p.verdict);
   const lines = probeLines(p, [n - 6]);
-  assert.ok(lines.some((l) => l.includes(`trained on prompts of ${n - 6} tokens`)), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => l.includes(`trained on prompts of ${n - 6} tokens`)),
+    lines.join("\n"),
+  );
 });
 
 test("the base is the manifest's first training instruction; with no left/right in it another word is swapped", async () => {
@@ -83,8 +89,11 @@ test("when no same-count variant exists the probe says so instead of guessing", 
     manifest: {},
     tokenizer: {
       encode: (text: string): PromptTokens => ({
-        instruction: text, length: text.length, tokens: [...text],
-        ids: BigInt64Array.from([...text], (c) => BigInt(c.charCodeAt(0))), mask: new BigInt64Array(text.length).fill(1n),
+        instruction: text,
+        length: text.length,
+        tokens: [...text],
+        ids: BigInt64Array.from([...text], (c) => BigInt(c.charCodeAt(0))),
+        mask: new BigInt64Array(text.length).fill(1n),
       }),
     },
     runBackbone: async (_p, t) => Float32Array.of(t.length / 10),
@@ -92,6 +101,9 @@ test("when no same-count variant exists the probe says so instead of guessing", 
   const p = await probeInstruction(chars, pixels, "x");
   assert.equal(p.sameCount, null);
   assert.equal(p.wordsMatter, null);
-  assert.match(p.verdict, /^No instruction with other words but the same token count \(1\) as "x" was found, so whether the words matter was not measured; its length \(token count\) changes the feature by /);
+  assert.match(
+    p.verdict,
+    /^No instruction with other words but the same token count \(1\) as "x" was found, so whether the words matter was not measured; its length \(token count\) changes the feature by /,
+  );
   assert.ok(probeLines(p).some((l) => l.includes("same count  none found")));
 });

@@ -40,7 +40,11 @@ function demoRamp(mode: LimitMode): Command[] {
 
 test("per_axis reproduces the demo bag's turn: (0.239, 0.330) -> (0.039, 0.130) -> (0.139, 0.230)", () => {
   const cmds = demoRamp("per_axis");
-  assert.deepEqual(cmds.slice(3).map(round3), [[0.239, 0.33], [0.039, 0.13], [0.139, 0.23]]);
+  assert.deepEqual(cmds.slice(3).map(round3), [
+    [0.239, 0.33],
+    [0.039, 0.13],
+    [0.139, 0.23],
+  ]);
   assert.ok(turn(cmds[5]!) > 0.08, `per_axis turns the command by ${turn(cmds[5]!)} rad`);
   assert.ok(turn(cmds[0]!) > 0.1, "and already while ramping up from rest (x reaches its target first)");
 });
@@ -60,7 +64,12 @@ test("direction: the demo ramp keeps one direction, from rest, through the stop 
 });
 
 test("the max speed clamp: direction scales both axes by one factor, per_axis clamps each", () => {
-  for (const [x, y] of [[2, 0.5], [-3, 1.5], [0.4, -4], [0, 7]] as const) {
+  for (const [x, y] of [
+    [2, 0.5],
+    [-3, 1.5],
+    [0.4, -4],
+    [0, 7],
+  ] as const) {
     const d = clampSpeed("direction", { x, y }, 1, 0.8);
     assert.ok(Math.abs(d.x) <= 1 && Math.abs(d.y) <= 0.8, `(${d.x}, ${d.y}) within the bounds`);
     assert.ok(angleBetween(x, y, d.x, d.y) < 1e-12, `(${x}, ${y}) -> (${d.x}, ${d.y}) keeps the direction`);
@@ -88,9 +97,17 @@ test("deadband: direction compares the target's speed, per_axis each axis; neith
     // unseen and the first command published is at the deadband, never below it.
     const s = new Safety(limits(mode, { max_accel: 0.5, max_decel: 0.5 }));
     const up = [0, 1, 2, 3].map((i) => s.command(i * DT, act(0.3, 0)).linear_x);
-    assert.deepEqual(up.map((v) => Math.round(v * 1000) / 1000), [0, 0.05, 0.075, 0.1], `${mode}: ramp up`);
+    assert.deepEqual(
+      up.map((v) => Math.round(v * 1000) / 1000),
+      [0, 0.05, 0.075, 0.1],
+      `${mode}: ramp up`,
+    );
     const down = [4, 5, 6, 7].map((i) => s.command(i * DT, stop("no_action")).linear_x);
-    assert.deepEqual(down.map((v) => Math.round(v * 1000) / 1000), [0.075, 0.05, 0, 0], `${mode}: ramp down ends in a zero, not a creep`);
+    assert.deepEqual(
+      down.map((v) => Math.round(v * 1000) / 1000),
+      [0.075, 0.05, 0, 0],
+      `${mode}: ramp down ends in a zero, not a creep`,
+    );
   }
 });
 
@@ -119,7 +136,11 @@ test("direction: a new direction is taken at once at the speed the ramp allows (
   const p = new Safety(limits("per_axis", { max_accel: 0 }));
   p.command(0, act(0.5, 0));
   const bent = p.command(DT, act(0, 0.5));
-  assert.deepEqual([bent.linear_x, bent.linear_y].map((v) => Math.round(v * 1000) / 1000), [0.3, 0.5], "per_axis: x is still braking, the command points between the two");
+  assert.deepEqual(
+    [bent.linear_x, bent.linear_y].map((v) => Math.round(v * 1000) / 1000),
+    [0.3, 0.5],
+    "per_axis: x is still braking, the command points between the two",
+  );
 });
 
 test("a max speed lowered while moving holds from the next command, in both modes", () => {

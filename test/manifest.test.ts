@@ -26,14 +26,20 @@ test("an empty manifest gets the December 2025 defaults", () => {
 
 test("every problem is reported at once, each naming its field", () => {
   try {
-    parseManifest({ window: 0, chunk: 2.5, image: { channel_order: "rbg", rotate: 45, mean: [0.5, 0.5] }, tokenizer: { template: "no placeholder" } }, "m/manifest.json");
+    parseManifest(
+      { window: 0, chunk: 2.5, image: { channel_order: "rbg", rotate: 45, mean: [0.5, 0.5] }, tokenizer: { template: "no placeholder" } },
+      "m/manifest.json",
+    );
     assert.fail("expected a ManifestError");
   } catch (e) {
     assert.ok(e instanceof ManifestError);
     const text = e.message;
     assert.match(text, /^m\/manifest\.json: /);
     for (const field of ["window", "chunk", "image.channel_order", "image.rotate", "image.mean", "tokenizer.template"]) {
-      assert.ok(e.problems.some((p) => p.startsWith(field)), `no problem names ${field}: ${text}`);
+      assert.ok(
+        e.problems.some((p) => p.startsWith(field)),
+        `no problem names ${field}: ${text}`,
+      );
     }
   }
 });
@@ -41,10 +47,28 @@ test("every problem is reported at once, each naming its field", () => {
 test("a discrete head needs a class table whose actions match the axes", () => {
   assert.throws(() => parseManifest({ head: { kind: "discrete" } }), /head\.classes/);
   assert.throws(
-    () => parseManifest({ head: { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1] }] } }),
+    () =>
+      parseManifest({
+        head: {
+          kind: "discrete",
+          classes: [
+            { name: "stop", action: [0, 0] },
+            { name: "fwd", action: [1] },
+          ],
+        },
+      }),
     /head\.classes\[1\]\.action: expected 2 finite numbers/,
   );
-  const m = parseManifest({ head: { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }, { name: "left", action: [0, 1] }] } });
+  const m = parseManifest({
+    head: {
+      kind: "discrete",
+      classes: [
+        { name: "stop", action: [0, 0] },
+        { name: "fwd", action: [1, 0] },
+        { name: "left", action: [0, 1] },
+      ],
+    },
+  });
   assert.equal(headOutputWidth(m), 3);
   assert.equal(m.head_graph.output, "logits");
 });
@@ -52,7 +76,10 @@ test("a discrete head needs a class table whose actions match the axes", () => {
 test("fixed padding is checked against max_length and needs a pad id", () => {
   const m = parseManifest({ tokenizer: { padding: { kind: "fixed", length: 64, pad_id: 0 } } });
   assert.deepEqual(m.tokenizer.padding, { kind: "fixed", length: 64, pad_id: 0 });
-  assert.throws(() => parseManifest({ tokenizer: { max_length: 32, padding: { kind: "fixed", length: 64, pad_id: 0 } } }), /tokenizer\.padding\.length: 64 exceeds/);
+  assert.throws(
+    () => parseManifest({ tokenizer: { max_length: 32, padding: { kind: "fixed", length: 64, pad_id: 0 } } }),
+    /tokenizer\.padding\.length: 64 exceeds/,
+  );
 });
 
 test("min/max denormalisation must have max above min on every axis", () => {
@@ -105,9 +132,18 @@ test("backbone.variants: precision -> file, fp32 is always backbone.file, unknow
   assert.equal(backboneFileFor(m, "int8"), "bb.int8.onnx");
   assert.deepEqual(backbonePrecisions(m), ["fp32", "int8"]);
   const problems = problemsOf({ backbone: { variants: { fp16: "x.onnx", fp32: "other.onnx", int8: 3 } } });
-  assert.ok(problems.some((p) => /^backbone\.variants\.fp16: unknown precision; expected one of "fp32", "int8"/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /^backbone\.variants\.fp32: fp32 is always backbone\.file \("backbone\.onnx"\), got "other\.onnx"/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /^backbone\.variants\.int8: expected a non-empty string, got 3/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /^backbone\.variants\.fp16: unknown precision; expected one of "fp32", "int8"/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /^backbone\.variants\.fp32: fp32 is always backbone\.file \("backbone\.onnx"\), got "other\.onnx"/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /^backbone\.variants\.int8: expected a non-empty string, got 3/.test(p)),
+    problems.join("\n"),
+  );
   assert.ok(problemsOf({ backbone: { variants: ["int8"] } }).some((p) => p.startsWith("backbone.variants: expected an object")));
 });
 
@@ -128,19 +164,33 @@ test("export: the known fields are kept as strings, unknown ones (numbers, objec
   const sha = "0123456789abcdef".repeat(4);
   const m = parseManifest({
     export: {
-      exporter_version: "0.1.0", checkpoint: "t1.ckpt", checkpoint_sha256: sha, config: "t1.json", attn_implementation: "eager",
-      torch_version: "2.13.0", transformers_version: "5.18.0", future_field: { any: 1 },
+      exporter_version: "0.1.0",
+      checkpoint: "t1.ckpt",
+      checkpoint_sha256: sha,
+      config: "t1.json",
+      attn_implementation: "eager",
+      torch_version: "2.13.0",
+      transformers_version: "5.18.0",
+      future_field: { any: 1 },
     },
   });
   assert.deepEqual(m.export, {
-    exporter_version: "0.1.0", checkpoint: "t1.ckpt", checkpoint_sha256: sha, config: "t1.json", attn_implementation: "eager",
-    torch_version: "2.13.0", transformers_version: "5.18.0",
+    exporter_version: "0.1.0",
+    checkpoint: "t1.ckpt",
+    checkpoint_sha256: sha,
+    config: "t1.json",
+    attn_implementation: "eager",
+    torch_version: "2.13.0",
+    transformers_version: "5.18.0",
   });
   const problems = problemsOf({ export: { checkpoint_sha256: "", torch_version: 2 } });
   assert.ok(problems.includes('export.checkpoint_sha256: expected a non-empty string, got ""'), problems.join("\n"));
   assert.ok(problems.includes("export.torch_version: expected a non-empty string, got 2"), problems.join("\n"));
   // A synthetic export has no checkpoint and writes a label where the hash would be.
-  assert.equal(parseManifest({ export: { checkpoint_sha256: "synthetic-tiny-seed0", flops_per_frame: 1e12 } }).export?.checkpoint_sha256, "synthetic-tiny-seed0");
+  assert.equal(
+    parseManifest({ export: { checkpoint_sha256: "synthetic-tiny-seed0", flops_per_frame: 1e12 } }).export?.checkpoint_sha256,
+    "synthetic-tiny-seed0",
+  );
 });
 
 test("a missing variant file is reported with the other missing files", async () => {
@@ -155,7 +205,14 @@ test("a missing variant file is reported with the other missing files", async ()
 });
 
 test("absurd sizes and times are refused at load with the bound named, before anything is allocated or scheduled", () => {
-  const problems = problemsOf({ window: 1e9, chunk: 1e7, feature_dim: 2 ** 31, action_step_s: 1e308, tokenizer: { max_length: 1e9 }, image: { width: 100000 } });
+  const problems = problemsOf({
+    window: 1e9,
+    chunk: 1e7,
+    feature_dim: 2 ** 31,
+    action_step_s: 1e308,
+    tokenizer: { max_length: 1e9 },
+    image: { width: 100000 },
+  });
   for (const line of [
     "window: expected an integer in [1, 256], got 1000000000",
     "chunk: expected an integer in [1, 1024], got 10000000",
@@ -167,12 +224,19 @@ test("absurd sizes and times are refused at load with the bound named, before an
     assert.ok(problems.includes(line), `missing "${line}" in:\n${problems.join("\n")}`);
   }
   assert.ok(problemsOf({ action_step_s: 0.001 }).some((p) => p.startsWith("action_step_s: expected a number of seconds in [0.01, 10]")));
-  assert.ok(problemsOf({ tokenizer: { padding: { kind: "fixed", length: 1e9 } } }).some((p) => p.startsWith("tokenizer.padding.length: expected an integer in [2, 65536]")));
+  assert.ok(
+    problemsOf({ tokenizer: { padding: { kind: "fixed", length: 1e9 } } }).some((p) =>
+      p.startsWith("tokenizer.padding.length: expected an integer in [2, 65536]"),
+    ),
+  );
 });
 
 test("the relations between fields are checked even when other fields are wrong", () => {
   const problems = problemsOf({ window: "eight", chunk_position: 3, head: { denormalize: { kind: "scale", scale: [1, 1, 1] } }, image: { mean: [0, 0, 0] } });
-  assert.ok(problems.some((p) => p.startsWith("window: ")), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => p.startsWith("window: ")),
+    problems.join("\n"),
+  );
   assert.ok(problems.includes("head.denormalize.scale: expected 2 finite numbers (one per action axis), got [1,1,1]"), problems.join("\n"));
   assert.ok(problems.includes("image.mean/image.std: give both or neither"), problems.join("\n"));
   assert.ok(problemsOf({ window: 4, chunk_position: 4 }).includes('chunk_position: expected "last" or an integer in [0, 3], got 4'));

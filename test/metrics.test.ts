@@ -1,12 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  DIRECTION_CLASSES,
-  cosine,
-  directionClass,
-  directionClassIndex,
-  moves,
-} from "../src/eval/direction.js";
+import { DIRECTION_CLASSES, cosine, directionClass, directionClassIndex, moves } from "../src/eval/direction.js";
 import { DEFAULT_METRIC_PARAMS, computeRunMetrics, poolMetrics } from "../src/eval/metrics.js";
 import { percentile } from "../src/util/percentile.js";
 import type { ChunkSample, RunSeries, Tick, Vec2 } from "../src/eval/types.js";
@@ -38,12 +32,7 @@ const close = (a: number | null, b: number, msg?: string) => {
 //  2. pred left, teleop right (opposite)        dx = 0,  dy = 1
 //  3. pred 45 deg, teleop 18.4 deg (cos 0.894)  dx = -1, dy = 0
 //  4. both stopped                              dx = 0,  dy = 0
-const HAND: Tick[] = [
-  tick(0, [1, 0], [0, 0]),
-  tick(0.05, [0, 0.5], [0, -0.5]),
-  tick(0.1, [0.5, 0.5], [1.5, 0.5]),
-  tick(0.15, [0, 0], [0, 0]),
-];
+const HAND: Tick[] = [tick(0, [1, 0], [0, 0]), tick(0.05, [0, 0.5], [0, -0.5]), tick(0.1, [0.5, 0.5], [1.5, 0.5]), tick(0.15, [0, 0], [0, 0])];
 
 test("MAE and RMSE per axis on a hand-computed series", () => {
   const m = computeRunMetrics(run(HAND));
@@ -166,9 +155,27 @@ test("latency p50/p99 and backbone passes per frame", () => {
 test("chunk error averages |pred - truth| over the steps both have", () => {
   const chunks: ChunkSample[] = [
     // |1-0| + |0-0| + |0-0| + |0-1| = 2 over 4 elements
-    { t: 0, pred: [[1, 0], [0, 0]], truth: [[0, 0], [0, 1]] },
+    {
+      t: 0,
+      pred: [
+        [1, 0],
+        [0, 0],
+      ],
+      truth: [
+        [0, 0],
+        [0, 1],
+      ],
+    },
     // truth has one step left: only it counts, |0.5| + |0.5| = 1 over 2 elements
-    { t: 1, pred: [[0.5, -0.5], [9, 9], [9, 9]], truth: [[0, 0]] },
+    {
+      t: 1,
+      pred: [
+        [0.5, -0.5],
+        [9, 9],
+        [9, 9],
+      ],
+      truth: [[0, 0]],
+    },
     // nothing to compare: skipped
     { t: 2, pred: [[1, 1]], truth: [] },
   ];
@@ -180,7 +187,19 @@ test("chunk error averages |pred - truth| over the steps both have", () => {
 test("empty inputs give null metrics that serialise, never a crash", () => {
   const m = computeRunMetrics(run([]));
   assert.equal(m.ticks, 0);
-  for (const k of ["maeX", "maeY", "rmseX", "rmseY", "directionAgreement", "directionAccuracy", "stopMoveAgreement", "chunkMae", "latencyP50Ms", "latencyP99Ms", "backbonePerFrame"] as const) {
+  for (const k of [
+    "maeX",
+    "maeY",
+    "rmseX",
+    "rmseY",
+    "directionAgreement",
+    "directionAccuracy",
+    "stopMoveAgreement",
+    "chunkMae",
+    "latencyP50Ms",
+    "latencyP99Ms",
+    "backbonePerFrame",
+  ] as const) {
     assert.equal(m[k], null, k);
   }
   assert.deepEqual(m.confusion.flat(), new Array(81).fill(0));
@@ -202,10 +221,12 @@ test("non-finite ticks are counted and kept out of the sums", () => {
 
 test("pooling is tick-weighted and sums the counters", () => {
   const a = run([tick(0, [1, 0], [0, 0])], { latenciesMs: [10], sampledFrames: 1, backboneRuns: 1, decodeErrors: 1 });
-  const b = run(
-    [tick(0, [0, 0], [0, 0]), tick(1, [0, 0], [0, 0]), tick(2, [0, 0], [0, 0])],
-    { latenciesMs: [20, 30, 40], sampledFrames: 3, backboneRuns: 9, decodeErrors: 2 },
-  );
+  const b = run([tick(0, [0, 0], [0, 0]), tick(1, [0, 0], [0, 0]), tick(2, [0, 0], [0, 0])], {
+    latenciesMs: [20, 30, 40],
+    sampledFrames: 3,
+    backboneRuns: 9,
+    decodeErrors: 2,
+  });
   const m = poolMetrics([a, b]);
   // Mean of per-run means would be 0.5.
   assert.equal(m.maeX, 0.25);

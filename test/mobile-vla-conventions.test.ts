@@ -33,7 +33,13 @@ test("one hold rule: the live teleop, the recorder's bounded history and the eva
   const teleop = new TeleopState();
   const recorder = new CommandHold<readonly number[]>([0, 0, 0], TELEOP_HOLD_S, { retainS: 5 });
   const evaluation = new CommandHold<readonly number[]>([0, 0, 0], TELEOP_HOLD_S);
-  const keys: [number, string][] = [[10, "w"], [10.3, "a"], [11, "d"], [11.2, " "], [20, "q"]];
+  const keys: [number, string][] = [
+    [10, "w"],
+    [10.3, "a"],
+    [11, "d"],
+    [11.2, " "],
+    [20, "q"],
+  ];
   // Time runs forward as on the robot: keys are delivered when their time comes.
   for (let step = 0; step < 220; step++) {
     const t = 9.9 + step * 0.05;
@@ -54,7 +60,11 @@ test("one hold rule: the live teleop, the recorder's bounded history and the eva
 });
 
 test("one direction table: the keys, the evaluation's classes and the speed come from it", () => {
-  assert.deepEqual([...DIRECTION_CLASSES], DIRECTIONS.map((d) => d.name), "evaluation classes in the table's order");
+  assert.deepEqual(
+    [...DIRECTION_CLASSES],
+    DIRECTIONS.map((d) => d.name),
+    "evaluation classes in the table's order",
+  );
   for (const d of DIRECTIONS) {
     assert.equal(TELEOP_KEY[d.name], d.key, `${d.name}'s key`);
     if (d.name === "stop") {
@@ -81,8 +91,14 @@ test("one episode-command parser: start, start <scenario>, stop, discard; anythi
   assert.deepEqual(parseEpisodeCommand("stop"), { command: "stop" });
   assert.deepEqual(parseEpisodeCommand("discard"), { command: "discard" });
   assert.equal(formatEpisodeCommand({ command: "start", scenario: "a_b" }), "start a_b");
-  assert.throws(() => parseEpisodeCommand("start ../../escape"), (e: unknown) => e instanceof EpisodeCommandError && e.refusedStart && /scenario/.test(e.message));
-  assert.throws(() => parseEpisodeCommand("pause"), (e: unknown) => e instanceof EpisodeCommandError && !e.refusedStart && /"pause"/.test(e.message));
+  assert.throws(
+    () => parseEpisodeCommand("start ../../escape"),
+    (e: unknown) => e instanceof EpisodeCommandError && e.refusedStart && /scenario/.test(e.message),
+  );
+  assert.throws(
+    () => parseEpisodeCommand("pause"),
+    (e: unknown) => e instanceof EpisodeCommandError && !e.refusedStart && /"pause"/.test(e.message),
+  );
 });
 
 test("one topic table: the nodes' names and a recording's defaults", () => {
@@ -97,17 +113,56 @@ test("one topic resolver: ROS 1 type names, optional topics and explicit names f
     path: "x.mcap",
     topics: (): BagTopic[] => topics.map(([name, type]) => ({ name, type, count: 1 }) as BagTopic),
   });
-  const ros1 = resolveBagTopics(bag([["/camera/image_raw", "sensor_msgs/Image"], ["/cmd_vel", "geometry_msgs/Twist"], ["/instruction", "std_msgs/String"]]));
+  const ros1 = resolveBagTopics(
+    bag([
+      ["/camera/image_raw", "sensor_msgs/Image"],
+      ["/cmd_vel", "geometry_msgs/Twist"],
+      ["/instruction", "std_msgs/String"],
+    ]),
+  );
   assert.equal(ros1.image.name, "/camera/image_raw");
   assert.equal(ros1.instruction?.name, "/instruction", "a ROS 1 style type name is the same type");
   assert.equal(ros1.episode, null, "absent optional topic");
-  const single = resolveBagTopics(bag([["/cam/compressed", "sensor_msgs/msg/CompressedImage"], ["/cmd_vel", "geometry_msgs/msg/TwistStamped"]]));
+  const single = resolveBagTopics(
+    bag([
+      ["/cam/compressed", "sensor_msgs/msg/CompressedImage"],
+      ["/cmd_vel", "geometry_msgs/msg/TwistStamped"],
+    ]),
+  );
   assert.equal(single.image.name, "/cam/compressed", "the only image topic");
-  assert.throws(() => resolveBagTopics(bag([["/camera/image_raw", "sensor_msgs/msg/Image"], ["/cmd_vel", "geometry_msgs/msg/Twist"], ["/estop", "std_msgs/msg/String"]])), /has no topic \/estop of type std_msgs\/msg\/Bool/);
+  assert.throws(
+    () =>
+      resolveBagTopics(
+        bag([
+          ["/camera/image_raw", "sensor_msgs/msg/Image"],
+          ["/cmd_vel", "geometry_msgs/msg/Twist"],
+          ["/estop", "std_msgs/msg/String"],
+        ]),
+      ),
+    /has no topic \/estop of type std_msgs\/msg\/Bool/,
+  );
   assert.equal(
-    resolveBagTopics(bag([["/camera/image_raw", "sensor_msgs/msg/Image"], ["/cmd_vel", "geometry_msgs/msg/Twist"], ["/estop", "std_msgs/msg/String"]]), {}, ["instruction"]).estop,
+    resolveBagTopics(
+      bag([
+        ["/camera/image_raw", "sensor_msgs/msg/Image"],
+        ["/cmd_vel", "geometry_msgs/msg/Twist"],
+        ["/estop", "std_msgs/msg/String"],
+      ]),
+      {},
+      ["instruction"],
+    ).estop,
     null,
     "a topic the caller does not read is not judged",
   );
-  assert.throws(() => resolveBagTopics(bag([["/camera/image_raw", "sensor_msgs/msg/Image"], ["/cmd_vel", "geometry_msgs/msg/Twist"]]), { instruction: "/task" }), /has no topic \/task/);
+  assert.throws(
+    () =>
+      resolveBagTopics(
+        bag([
+          ["/camera/image_raw", "sensor_msgs/msg/Image"],
+          ["/cmd_vel", "geometry_msgs/msg/Twist"],
+        ]),
+        { instruction: "/task" },
+      ),
+    /has no topic \/task/,
+  );
 });

@@ -38,7 +38,13 @@ test("the tiny model's graphs carry the contract's keys, read without onnxruntim
   await writeFile(path.join(root, "head.onnx"), files.get(manifest.head_graph.file)!);
   const b = await readOnnxMetadata(path.join(root, "backbone.onnx"));
   const h = await readOnnxMetadata(path.join(root, "head.onnx"));
-  const common = { "mobile_vla.window": "6", "mobile_vla.chunk": "3", "mobile_vla.feature_dim": "64", "mobile_vla.action_dim": "9", "mobile_vla.head_kind": "discrete" };
+  const common = {
+    "mobile_vla.window": "6",
+    "mobile_vla.chunk": "3",
+    "mobile_vla.feature_dim": "64",
+    "mobile_vla.action_dim": "9",
+    "mobile_vla.head_kind": "discrete",
+  };
   for (const [k, v] of Object.entries(common)) {
     assert.equal(b.get(k), v, `backbone ${k}`);
     assert.equal(h.get(k), v, `head ${k}`);
@@ -56,7 +62,13 @@ test("the graph is skipped by its length, never decoded: garbage inside it does 
   const file = path.join(root, "garbage-graph.onnx");
   await writeFile(file, bytes);
   const meta = await readOnnxMetadata(file);
-  assert.deepEqual([...meta], [["mobile_vla.window", "8"], ["k", "é ✓"]]);
+  assert.deepEqual(
+    [...meta],
+    [
+      ["mobile_vla.window", "8"],
+      ["k", "é ✓"],
+    ],
+  );
 });
 
 test("a graph without metadata gives an empty map; a truncated or non-ONNX file names the file", async () => {
@@ -76,6 +88,6 @@ test("a graph without metadata gives an empty map; a truncated or non-ONNX file 
     return true;
   });
   const notOnnx = path.join(root, "text.onnx");
-  await writeFile(notOnnx, "{\"this\": \"is json\"}");
+  await writeFile(notOnnx, '{"this": "is json"}');
   await assert.rejects(readOnnxMetadata(notOnnx), /text\.onnx: not a readable ONNX model/);
 });

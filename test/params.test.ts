@@ -23,32 +23,112 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 
 test("the table has exactly the documented names, and its defaults are the documented ones", () => {
   assert.deepEqual(PARAM_NAMES, [
-    "model", "precision", "provider", "threads", "graph_optimization", "instruction", "image_source", "image_service", "image_service_type",
-    "frame_interval_s", "window_fill", "control_rate_hz", "aggregation",
-    "ensemble_k", "limit_mode", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "stamped", "frame_id", "autostart",
+    "model",
+    "precision",
+    "provider",
+    "threads",
+    "graph_optimization",
+    "instruction",
+    "image_source",
+    "image_service",
+    "image_service_type",
+    "frame_interval_s",
+    "window_fill",
+    "control_rate_hz",
+    "aggregation",
+    "ensemble_k",
+    "limit_mode",
+    "max_linear_x",
+    "max_linear_y",
+    "max_accel",
+    "max_decel",
+    "deadband",
+    "watchdog_timeout_s",
+    "stamped",
+    "frame_id",
+    "autostart",
   ]);
   assert.deepEqual(parseParams({}), {
-    model: "", precision: "fp32", provider: "cpu", threads: 0, graph_optimization: "all", instruction: "",
-    image_source: "topic", image_service: "get_image_service", image_service_type: "camera_interfaces/srv/GetImage",
-    frame_interval_s: null, window_fill: "grow", control_rate_hz: 20,
-    aggregation: "latest", ensemble_k: 0.01, limit_mode: "direction", max_linear_x: 1.0, max_linear_y: 1.0, max_accel: 2.0, max_decel: 4.0,
-    deadband: 0.05, watchdog_timeout_s: 1.0, stamped: false, frame_id: "base_link", autostart: true,
+    model: "",
+    precision: "fp32",
+    provider: "cpu",
+    threads: 0,
+    graph_optimization: "all",
+    instruction: "",
+    image_source: "topic",
+    image_service: "get_image_service",
+    image_service_type: "camera_interfaces/srv/GetImage",
+    frame_interval_s: null,
+    window_fill: "grow",
+    control_rate_hz: 20,
+    aggregation: "latest",
+    ensemble_k: 0.01,
+    limit_mode: "direction",
+    max_linear_x: 1.0,
+    max_linear_y: 1.0,
+    max_accel: 2.0,
+    max_decel: 4.0,
+    deadband: 0.05,
+    watchdog_timeout_s: 1.0,
+    stamped: false,
+    frame_id: "base_link",
+    autostart: true,
   });
   assert.deepEqual(parseParams({}), { ...DEFAULT_PARAMS });
 });
 
 test("command-line strings parse to the table's types", () => {
   const p = parseParams({
-    model: "models/tiny", precision: "int8", provider: "cuda", threads: "4", graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: "0.5",
-    window_fill: "pad", control_rate_hz: "30", aggregation: "ensemble", ensemble_k: "0.1", limit_mode: "per_axis", max_linear_x: "1.15",
-    max_linear_y: "0.8", max_accel: "inf", max_decel: "0", deadband: "0", watchdog_timeout_s: "2.5", stamped: "true", frame_id: "base",
-    image_source: "service", image_service: "/cam/get", image_service_type: "my_cam/srv/Grab", autostart: "false",
+    model: "models/tiny",
+    precision: "int8",
+    provider: "cuda",
+    threads: "4",
+    graph_optimization: "basic",
+    instruction: "go to the basket",
+    frame_interval_s: "0.5",
+    window_fill: "pad",
+    control_rate_hz: "30",
+    aggregation: "ensemble",
+    ensemble_k: "0.1",
+    limit_mode: "per_axis",
+    max_linear_x: "1.15",
+    max_linear_y: "0.8",
+    max_accel: "inf",
+    max_decel: "0",
+    deadband: "0",
+    watchdog_timeout_s: "2.5",
+    stamped: "true",
+    frame_id: "base",
+    image_source: "service",
+    image_service: "/cam/get",
+    image_service_type: "my_cam/srv/Grab",
+    autostart: "false",
   });
   assert.deepEqual(p, {
-    model: "models/tiny", precision: "int8", provider: "cuda", threads: 4, graph_optimization: "basic", instruction: "go to the basket", frame_interval_s: 0.5,
-    window_fill: "pad", control_rate_hz: 30, aggregation: "ensemble", ensemble_k: 0.1, limit_mode: "per_axis", max_linear_x: 1.15,
-    max_linear_y: 0.8, max_accel: Infinity, max_decel: 0, deadband: 0, watchdog_timeout_s: 2.5, stamped: true, frame_id: "base",
-    image_source: "service", image_service: "/cam/get", image_service_type: "my_cam/srv/Grab", autostart: false,
+    model: "models/tiny",
+    precision: "int8",
+    provider: "cuda",
+    threads: 4,
+    graph_optimization: "basic",
+    instruction: "go to the basket",
+    frame_interval_s: 0.5,
+    window_fill: "pad",
+    control_rate_hz: 30,
+    aggregation: "ensemble",
+    ensemble_k: 0.1,
+    limit_mode: "per_axis",
+    max_linear_x: 1.15,
+    max_linear_y: 0.8,
+    max_accel: Infinity,
+    max_decel: 0,
+    deadband: 0,
+    watchdog_timeout_s: 2.5,
+    stamped: true,
+    frame_id: "base",
+    image_source: "service",
+    image_service: "/cam/get",
+    image_service_type: "my_cam/srv/Grab",
+    autostart: false,
   });
   assert.deepEqual(problemsOf({ image_source: "usb", image_service_type: "GetImage" }), [
     'image_source: expected one of "topic", "service", got "usb"',
@@ -58,7 +138,7 @@ test("command-line strings parse to the table's types", () => {
   assert.equal(parseParams({ control_rate_hz: "1e1" }).control_rate_hz, 10);
 });
 
-test("frame_interval_s: null, 0, \"auto\" and \"null\" all mean the manifest's action_step_s", () => {
+test('frame_interval_s: null, 0, "auto" and "null" all mean the manifest\'s action_step_s', () => {
   for (const raw of [null, 0, "0", "auto", "null", ""]) {
     const p = parseParams({ frame_interval_s: raw });
     assert.equal(p.frame_interval_s, null, `raw ${JSON.stringify(raw)}`);
@@ -69,8 +149,19 @@ test("frame_interval_s: null, 0, \"auto\" and \"null\" all mean the manifest's a
 
 test("every bad parameter is reported at once, each naming the parameter and what was expected", () => {
   const problems = problemsOf({
-    control_rate_hz: -1, max_linear_x: 0, aggregation: "mean", window_fill: "fill", bogus: 1, threads: 1.5,
-    watchdog_timeout_s: "soon", stamped: "yes", provider: "gpu", frame_interval_s: -0.4, max_accel: -2, ensemble_k: "NaN", precision: "fp16",
+    control_rate_hz: -1,
+    max_linear_x: 0,
+    aggregation: "mean",
+    window_fill: "fill",
+    bogus: 1,
+    threads: 1.5,
+    watchdog_timeout_s: "soon",
+    stamped: "yes",
+    provider: "gpu",
+    frame_interval_s: -0.4,
+    max_accel: -2,
+    ensemble_k: "NaN",
+    precision: "fp16",
   });
   const byName = (n: string) => problems.find((p) => p.startsWith(`${n}:`));
   assert.equal(problems.length, 13, problems.join("\n"));

@@ -71,7 +71,9 @@ function setup(o: { latency?: VirtualLatency; params?: Partial<PipelineParams>; 
   const at = (level: string) => (message: string, meta?: Record<string, unknown>) => void logs.push({ level, message, meta });
   const logger: PipelineLogger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
   const pipe = new Pipeline({
-    policy, scheduler: clock, logger,
+    policy,
+    scheduler: clock,
+    logger,
     params: { ...DEFAULT_PARAMS, instruction: "go to the basket", ...o.params },
     sink: (c) => void cmds.push(c),
   });
@@ -108,10 +110,17 @@ test("the robot follows the chunk at the control rate, ramping up within max_acc
   // One command per 50 ms tick.
   const ticks = h.between(0, 3);
   assert.equal(ticks.length, 60);
-  assert.ok(ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS), "ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS)");
+  assert.ok(
+    ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS),
+    "ticks.every((c, i) => Math.abs(c.t - (i + 1) * 0.05) < EPS)",
+  );
   assert.equal(ok.at(-1)!.linear_x, 0.5);
-  assert.ok(ticks.every((c) => c.angular_z === 0), "ticks.every((c) => c.angular_z === 0)");
-  for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS, "ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS");
+  assert.ok(
+    ticks.every((c) => c.angular_z === 0),
+    "ticks.every((c) => c.angular_z === 0)",
+  );
+  for (let i = 1; i < ticks.length; i++)
+    assert.ok(ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS, "ticks[i].linear_x - ticks[i - 1].linear_x <= 2 * 0.05 + EPS");
   // Before the first chunk exists there is nothing to do.
   assert.equal(ticks[0].reason, "no_action");
   const d = h.pipe.diagnostics();
@@ -127,14 +136,29 @@ test("camera stops -> zero within the watchdog; it moves again only after a fres
   h.pipe.start();
   await h.camera(0, 2, 10);
   await h.clock.advanceTo(3.0);
-  assert.ok(h.between(2, 3).every((c) => c.reason === "ok"), "within the watchdog the chunk still drives");
+  assert.ok(
+    h.between(2, 3).every((c) => c.reason === "ok"),
+    "within the watchdog the chunk still drives",
+  );
   await h.clock.advanceTo(4.0);
   const after = h.between(3, 4);
-  assert.ok(after.every((c) => c.reason === "stale_camera"), after.map((c) => c.reason).join(","));
+  assert.ok(
+    after.every((c) => c.reason === "stale_camera"),
+    after.map((c) => c.reason).join(","),
+  );
   // Ramps down at max_decel (4 m/s^2: 0.5 m/s takes 0.125 s, three ticks) and then stays at 0.
-  assert.deepEqual(after.slice(0, 3).map((c) => +c.linear_x.toFixed(9)), [0.3, 0.1, 0]);
-  assert.ok(after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0), "after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0)");
-  assert.ok(h.logs.some((l) => l.level === "warn" && /camera stale/.test(l.message)), "h.logs.some((l) => l.level === \"warn\" && /camera stale/.test(l.message))");
+  assert.deepEqual(
+    after.slice(0, 3).map((c) => +c.linear_x.toFixed(9)),
+    [0.3, 0.1, 0],
+  );
+  assert.ok(
+    after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0),
+    "after.slice(2).every((c) => c.linear_x === 0 && c.linear_y === 0)",
+  );
+  assert.ok(
+    h.logs.some((l) => l.level === "warn" && /camera stale/.test(l.message)),
+    'h.logs.some((l) => l.level === "warn" && /camera stale/.test(l.message))',
+  );
 
   const stepsBefore = h.policy.steps.length;
   await h.camera(4.5, 6, 10);
@@ -144,7 +168,10 @@ test("camera stops -> zero within the watchdog; it moves again only after a fres
   const resumed = h.between(4.5, 6);
   const firstOk = resumed.find((c) => c.reason === "ok")!;
   assert.ok(firstOk.chunk_stamp! >= 4.5, `moved on chunk ${firstOk.chunk_stamp} from before the gap`);
-  assert.ok(resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0), "resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0)");
+  assert.ok(
+    resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0),
+    "resumed.filter((c) => c.t < firstOk.t).every((c) => c.linear_x === 0)",
+  );
 });
 
 test("with max_decel 0 the watchdog stop is immediate", async () => {
@@ -169,7 +196,10 @@ test("e-stop is latched and immediate: zero at once and until released, then a r
   assert.equal(h.cmds.at(-1), engaged, "engaging twice sends nothing new");
   await h.camera(2.1, 4, 10);
   const held = h.between(2.02, 4);
-  assert.ok(held.length >= 39 && held.every((c) => c.reason === "estop" && c.linear_x === 0), "held.length >= 39 && held.every((c) => c.reason === \"estop\" && c.linear_x === 0)");
+  assert.ok(
+    held.length >= 39 && held.every((c) => c.reason === "estop" && c.linear_x === 0),
+    'held.length >= 39 && held.every((c) => c.reason === "estop" && c.linear_x === 0)',
+  );
   assert.ok(h.pipe.diagnostics().queue_chunks > 0, "the policy kept running: chunks are there, unused");
   h.pipe.setEstop(false);
   await h.camera(4.1, 5, 10);
@@ -199,7 +229,10 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
     assert.equal(c.step, Math.floor(age / STEP + EPS), `at ${c.t}`);
     assert.ok(c.step! >= 3, "steps 0-2 went stale during the 1.5 s inference");
     const [x, y] = row(c.chunk_stamp!, c.step!);
-    assert.ok(Math.abs(c.target_x - x) < EPS && Math.abs(c.target_y - y) < EPS, `target at ${c.t}: ${c.target_x},${c.target_y} vs ${x},${y} (chunk ${c.chunk_stamp} step ${c.step})`);
+    assert.ok(
+      Math.abs(c.target_x - x) < EPS && Math.abs(c.target_y - y) < EPS,
+      `target at ${c.t}: ${c.target_x},${c.target_y} vs ${x},${y} (chunk ${c.chunk_stamp} step ${c.step})`,
+    );
   }
   for (let i = 1; i < cmds.length; i++) {
     const dt = cmds[i].t - cmds[i - 1].t;
@@ -208,10 +241,14 @@ test("slow inference (1.5 s): stale steps are skipped, no jump exceeds the accel
   }
   const starts = h.policy.steps.map((s) => s.t);
   // Never overlapping, and never idle either: a frame sampled meanwhile waits and starts the moment the previous run ends.
-  for (let i = 1; i < starts.length; i++) assert.ok(Math.abs(starts[i] - starts[i - 1] - 1.5) < EPS, `step ${i} started ${starts[i] - starts[i - 1]} s after the previous one`);
+  for (let i = 1; i < starts.length; i++)
+    assert.ok(Math.abs(starts[i] - starts[i - 1] - 1.5) < EPS, `step ${i} started ${starts[i] - starts[i - 1]} s after the previous one`);
   assert.equal(h.policy.maxInFlight, 1);
   const d = h.pipe.diagnostics();
-  assert.ok(Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS, "Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS");
+  assert.ok(
+    Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS,
+    "Math.abs(d.inference_latency_p50_s! - 1.5) < EPS && Math.abs(d.inference_latency_p99_s! - 1.5) < EPS",
+  );
   assert.ok(d.frames_dropped > 0, "d.frames_dropped > 0");
   assert.equal(d.frames_received, 301);
   // A frame sampled while inference runs waits (one slot) and replaces an older waiting one.
@@ -271,7 +308,8 @@ test("chunks are timed from their frame's stamp, whatever stamp the policy wrote
   const ok = h.between(0, 2).filter((c) => c.reason === "ok");
   assert.ok(ok.length > 0, "ok.length > 0");
   const frames = new Set(h.policy.steps.map((s) => s.stamp));
-  for (const c of ok) assert.ok(frames.has(c.chunk_stamp!) && c.step === Math.floor((c.t - c.chunk_stamp!) / STEP + EPS), `at ${c.t}: chunk ${c.chunk_stamp} step ${c.step}`);
+  for (const c of ok)
+    assert.ok(frames.has(c.chunk_stamp!) && c.step === Math.floor((c.t - c.chunk_stamp!) / STEP + EPS), `at ${c.t}: chunk ${c.chunk_stamp} step ${c.step}`);
 });
 
 test("frame_interval_s overrides the manifest step for sampling", async () => {
@@ -296,9 +334,15 @@ test("instruction change: the policy is told, old chunks and in-flight results a
   assert.ok(i > 0, "i > 0");
   const nextStep = h.policy.events.findIndex((e, j) => j > i && e.startsWith("step:"));
   assert.ok(nextStep > i, "the next step runs with the new instruction");
-  assert.ok(h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === "turn around"), "h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === \"turn around\")");
+  assert.ok(
+    h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === "turn around"),
+    'h.policy.steps.filter((s) => s.t > 2.1).every((s) => s.instruction === "turn around")',
+  );
   const after = h.between(2.1, 5);
-  assert.ok(after.every((c) => c.reason !== "ok" || c.target_x === -0.5), "a chunk for the old instruction was used");
+  assert.ok(
+    after.every((c) => c.reason !== "ok" || c.target_x === -0.5),
+    "a chunk for the old instruction was used",
+  );
   assert.equal(after[0].reason, "no_action", "the queue was cleared at once");
   assert.equal(after.at(-1)!.target_x, -0.5);
   assert.equal(h.pipe.diagnostics().chunks_discarded, 1);
@@ -310,7 +354,10 @@ test("no instruction and no default: the robot stays still and the policy is nev
   h.pipe.start();
   await h.camera(0, 2, 10);
   assert.equal(h.policy.steps.length, 0);
-  assert.ok(h.between(0, 2).every((c) => c.reason === "no_instruction" && c.linear_x === 0), "h.between(0, 2).every((c) => c.reason === \"no_instruction\" && c.linear_x === 0)");
+  assert.ok(
+    h.between(0, 2).every((c) => c.reason === "no_instruction" && c.linear_x === 0),
+    'h.between(0, 2).every((c) => c.reason === "no_instruction" && c.linear_x === 0)',
+  );
   h.pipe.setInstruction("go to the basket");
   assert.deepEqual(h.policy.events, ["setInstruction:go to the basket"]);
   await h.camera(2.1, 4, 10);
@@ -332,12 +379,24 @@ test("NaN output -> the robot is driven to zero, counted and logged; a valid chu
   broken = true;
   await h.camera(2.1, 4, 10);
   const bad = h.between(2.5, 4);
-  assert.ok(bad.every((c) => c.reason === "invalid_output"), bad.map((c) => c.reason).join(","));
-  assert.ok(bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0), "bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0)");
-  assert.ok(bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y)), "bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y))");
+  assert.ok(
+    bad.every((c) => c.reason === "invalid_output"),
+    bad.map((c) => c.reason).join(","),
+  );
+  assert.ok(
+    bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0),
+    "bad.slice(3).every((c) => c.linear_x === 0 && c.linear_y === 0)",
+  );
+  assert.ok(
+    bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y)),
+    "bad.every((c) => Number.isFinite(c.linear_x) && Number.isFinite(c.linear_y))",
+  );
   const d = h.pipe.diagnostics();
   assert.ok(d.invalid_outputs >= 4, "d.invalid_outputs >= 4");
-  assert.ok(h.logs.some((l) => l.level === "warn" && /NaN/.test(l.message)), "h.logs.some((l) => l.level === \"warn\" && /NaN/.test(l.message))");
+  assert.ok(
+    h.logs.some((l) => l.level === "warn" && /NaN/.test(l.message)),
+    'h.logs.some((l) => l.level === "warn" && /NaN/.test(l.message))',
+  );
   broken = false;
   await h.camera(4.1, 6, 10);
   assert.equal(h.cmds.at(-1)!.reason, "ok");
@@ -345,7 +404,10 @@ test("NaN output -> the robot is driven to zero, counted and logged; a valid chu
   const g = setup({ make: (f) => ({ ...constant(0.5)(f, 0, "")!, invalid: true }) });
   g.pipe.start();
   await g.camera(0, 2, 10);
-  assert.ok(g.between(0.5, 2).every((c) => c.reason === "invalid_output" && c.linear_x === 0), "g.between(0.5, 2).every((c) => c.reason === \"invalid_output\" && c.linear_x === 0)");
+  assert.ok(
+    g.between(0.5, 2).every((c) => c.reason === "invalid_output" && c.linear_x === 0),
+    'g.between(0.5, 2).every((c) => c.reason === "invalid_output" && c.linear_x === 0)',
+  );
 });
 
 test("a policy that throws: counted, logged, the robot stops, the pipeline carries on", async () => {
@@ -361,10 +423,16 @@ test("a policy that throws: counted, logged, the robot stops, the pipeline carri
   throwing = true;
   await h.camera(2.1, 3.5, 10);
   const stopped = h.between(2.6, 3.5);
-  assert.ok(stopped.every((c) => c.reason === "policy_error"), stopped.map((c) => c.reason).join(","));
+  assert.ok(
+    stopped.every((c) => c.reason === "policy_error"),
+    stopped.map((c) => c.reason).join(","),
+  );
   assert.equal(stopped.at(-1)!.linear_x, 0);
   assert.ok(h.pipe.diagnostics().inference_errors >= 3, "h.pipe.diagnostics().inference_errors >= 3");
-  assert.ok(h.logs.some((l) => l.level === "error" && /policy step failed/.test(l.message) && l.meta?.error === "bad image: 0x0"), "h.logs.some((l) => l.level === \"error\" && /policy step failed/.test(l.message) && l.meta?.error === \"bad image: 0x0\")");
+  assert.ok(
+    h.logs.some((l) => l.level === "error" && /policy step failed/.test(l.message) && l.meta?.error === "bad image: 0x0"),
+    'h.logs.some((l) => l.level === "error" && /policy step failed/.test(l.message) && l.meta?.error === "bad image: 0x0")',
+  );
   throwing = false;
   await h.camera(3.6, 5, 10);
   assert.equal(h.cmds.at(-1)!.reason, "ok");
@@ -377,24 +445,36 @@ test("ensemble vs latest on overlapping chunks through the pipeline (hand-comput
     const h = setup({ make, params: { aggregation, ensemble_k: 0.5 } });
     h.pipe.start();
     await h.camera(0, 1.0, 10);
-    assert.deepEqual(h.policy.steps.map((s) => s.stamp), [0.3, 0.7]);
+    assert.deepEqual(
+      h.policy.steps.map((s) => s.stamp),
+      [0.3, 0.7],
+    );
     const c = h.cmds.find((x) => Math.abs(x.t - 1.0) < EPS)!;
     return c.target_x;
   };
   // (0.2 * 1 + 0.8 * exp(-0.5)) / (1 + exp(-0.5)) = 0.68522 / 1.60653 = 0.42652: the older chunk weighs 1.
-  assert.ok(Math.abs((await targetAt("ensemble")) - 0.42652) < 1e-4, "Math.abs((await targetAt(\"ensemble\")) - 0.42652) < 1e-4");
+  assert.ok(Math.abs((await targetAt("ensemble")) - 0.42652) < 1e-4, 'Math.abs((await targetAt("ensemble")) - 0.42652) < 1e-4');
   assert.equal(await targetAt("latest"), 0.8);
 });
 
 test("discrete head: the class table, denormalised, is what the robot gets", async () => {
   const head: Extract<HeadSpec, { kind: "discrete" }> = {
     kind: "discrete",
-    classes: [{ name: "stop", action: [0, 0] }, { name: "forward", action: [1, 0] }, { name: "left", action: [0, 1] }, { name: "back_right", action: [-1, -1] }],
+    classes: [
+      { name: "stop", action: [0, 0] },
+      { name: "forward", action: [1, 0] },
+      { name: "left", action: [0, 1] },
+      { name: "back_right", action: [-1, -1] },
+    ],
     denormalize: { kind: "minmax", min: [-0.6, -0.4], max: [0.6, 0.4] },
   };
   // Call 0 answers "forward" for every step, call 1 "left", call 2 "back_right"; a class per step is
   // also checked within one chunk. The policy's chunk decoder turns the logits into the table's rows.
-  const ids = [[1, 2, 3, 3, 3, 3, 3, 3, 3, 3], [2, 2, 2, 2, 2, 2, 2, 2, 2, 2], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3]];
+  const ids = [
+    [1, 2, 3, 3, 3, 3, 3, 3, 3, 3],
+    [2, 2, 2, 2, 2, 2, 2, 2, 2, 2],
+    [3, 3, 3, 3, 3, 3, 3, 3, 3, 3],
+  ];
   const decoder = new ChunkDecoder({ ...parseManifest({ chunk: N, action_step_s: STEP }), head });
   const logits = (classes: number[]) => new Float32Array(classes.flatMap((c) => head.classes.map((_, k) => (k === c ? 1 : 0))));
   const h = setup({
@@ -444,7 +524,9 @@ test("a sink that throws is logged and does not stop the control loop", async ()
   const h = setup();
   let calls = 0;
   const pipe = new Pipeline({
-    policy: h.policy, scheduler: h.clock, logger: { debug() {}, info() {}, warn() {}, error: (m: string) => void h.logs.push({ level: "error", message: m }) },
+    policy: h.policy,
+    scheduler: h.clock,
+    logger: { debug() {}, info() {}, warn() {}, error: (m: string) => void h.logs.push({ level: "error", message: m }) },
     params: { ...DEFAULT_PARAMS, instruction: "go" },
     sink: () => {
       calls++;
@@ -454,7 +536,10 @@ test("a sink that throws is logged and does not stop the control loop", async ()
   pipe.start();
   await h.clock.advanceTo(1);
   assert.equal(calls, 20);
-  assert.ok(h.logs.some((l) => /sink threw/.test(l.message)), "h.logs.some((l) => /sink threw/.test(l.message))");
+  assert.ok(
+    h.logs.some((l) => /sink threw/.test(l.message)),
+    "h.logs.some((l) => /sink threw/.test(l.message))",
+  );
 });
 
 test("out-of-order or repeated frame stamps are dropped", () => {
@@ -489,15 +574,24 @@ test("VirtualClock: timers fire in time order, ties in creation order, periodic 
 test("VirtualClock: work finishes at start + latency in virtual time, after its promise settled", async () => {
   const clock = new VirtualClock({ latency: (start) => (start < 1 ? 1.5 : 0.25) });
   const done: string[] = [];
-  clock.run(async () => "x", (o) => done.push(`${o.ok}:${o.startedAt}->${o.finishedAt}@${clock.now()}`));
+  clock.run(
+    async () => "x",
+    (o) => done.push(`${o.ok}:${o.startedAt}->${o.finishedAt}@${clock.now()}`),
+  );
   await clock.advanceTo(1.4);
   assert.equal(done.length, 0);
   await clock.advanceTo(1.5);
   assert.deepEqual(done, ["true:0->1.5@1.5"]);
-  clock.run(() => Promise.reject(new Error("boom")), (o) => done.push(`${o.ok}:${o.finishedAt}`));
-  clock.run(() => {
-    throw new Error("sync boom");
-  }, (o) => done.push(`${o.ok}:${o.ok ? "" : (o.error as Error).message}`));
+  clock.run(
+    () => Promise.reject(new Error("boom")),
+    (o) => done.push(`${o.ok}:${o.finishedAt}`),
+  );
+  clock.run(
+    () => {
+      throw new Error("sync boom");
+    },
+    (o) => done.push(`${o.ok}:${o.ok ? "" : (o.error as Error).message}`),
+  );
   await clock.advanceTo(2);
   assert.deepEqual(done.slice(1), ["false:1.75", "false:sync boom"]);
 });
@@ -505,7 +599,10 @@ test("VirtualClock: work finishes at start + latency in virtual time, after its 
 test("VirtualClock: measured latency waits for the real work before time moves on", async () => {
   const clock = new VirtualClock({ latency: "measured" });
   let finishedAt = -1;
-  clock.run(() => new Promise<number>((r) => setTimeout(() => r(1), 20)), (o) => void (finishedAt = o.finishedAt));
+  clock.run(
+    () => new Promise<number>((r) => setTimeout(() => r(1), 20)),
+    (o) => void (finishedAt = o.finishedAt),
+  );
   await clock.advanceTo(10);
   assert.ok(finishedAt >= 0.015 && finishedAt < 10, `finished at ${finishedAt}`);
 });
@@ -514,17 +611,24 @@ test("WallScheduler: outcomes carry its clock's times, errors become outcomes, a
   let fake = 100;
   const wall = new WallScheduler(() => fake);
   const outcomes: Outcome<string>[] = [];
-  const settled = (n: number) => new Promise<void>((resolve) => {
-    const poll = () => (outcomes.length >= n ? resolve() : setImmediate(poll));
-    poll();
-  });
-  wall.run(async () => {
-    fake = 100.25;
-    return "ok";
-  }, (o) => void outcomes.push(o));
-  wall.run<string>(() => {
-    throw new Error("sync");
-  }, (o) => void outcomes.push(o));
+  const settled = (n: number) =>
+    new Promise<void>((resolve) => {
+      const poll = () => (outcomes.length >= n ? resolve() : setImmediate(poll));
+      poll();
+    });
+  wall.run(
+    async () => {
+      fake = 100.25;
+      return "ok";
+    },
+    (o) => void outcomes.push(o),
+  );
+  wall.run<string>(
+    () => {
+      throw new Error("sync");
+    },
+    (o) => void outcomes.push(o),
+  );
   await settled(2);
   const good = outcomes.find((o) => o.ok)!;
   assert.deepEqual(good, { ok: true, value: "ok", startedAt: 100, finishedAt: 100.25 });
@@ -550,11 +654,17 @@ test("update(): limits from the next tick, control_rate_hz restarts the control 
   await h.camera(2.01, 4, 10);
   const after = h.cmds.slice(n);
   assert.equal(after.length, 10, "5 commands a second from the update on");
-  assert.ok(after.every((c) => Math.abs(c.linear_x - 0.4) < EPS && Math.abs(c.linear_y - 0.3) < EPS), "x bounded at 0.4, y scaled with it (direction mode)");
+  assert.ok(
+    after.every((c) => Math.abs(c.linear_x - 0.4) < EPS && Math.abs(c.linear_y - 0.3) < EPS),
+    "x bounded at 0.4, y scaled with it (direction mode)",
+  );
   assert.equal(h.pipe.diagnostics().instruction, "go to the basket", "the instruction is setInstruction's business");
   assert.throws(() => h.pipe.update({ ...DEFAULT_PARAMS, max_linear_x: 0.2, ensemble_k: -1 }), /ensembleK must be a finite number >= 0/);
   const m = h.cmds.length;
   await h.camera(4.01, 5, 10);
-  assert.ok(h.cmds.slice(m).every((c) => Math.abs(c.linear_x - 0.4) < EPS), "the refused update left the old limits");
+  assert.ok(
+    h.cmds.slice(m).every((c) => Math.abs(c.linear_x - 0.4) < EPS),
+    "the refused update left the old limits",
+  );
   h.pipe.stop();
 });

@@ -181,7 +181,10 @@ test("no instruction, or a bad frame, is refused with a clear error and leaves t
   await assert.rejects(policy.step(frame(0)), /instruction: no instruction has been set/);
   assert.throws(() => policy.setInstruction("   "), /instruction: expected a non-empty text/);
   policy.setInstruction("go");
-  const bad: StampedImage = { stamp: 1, image: { kind: "raw", width: 4, height: 4, encoding: "yuv422", step: 8, isBigEndian: false, data: new Uint8Array(32) } };
+  const bad: StampedImage = {
+    stamp: 1,
+    image: { kind: "raw", width: 4, height: 4, encoding: "yuv422", step: 8, isBigEndian: false, data: new Uint8Array(32) },
+  };
   await assert.rejects(policy.step(bad), /encoding/);
   const ok = await policy.step(frame(5));
   assert.ok(ok, "the policy did not recover after a bad frame");

@@ -69,7 +69,11 @@ test("rescale, then mean and std per model channel", () => {
   const p = new Preprocessor(spec({ width: 2, height: 1, channel_order: "bgr", mean, std }));
   const out = p.runRaw(message("rgb8", 2, 1, px));
   // Model channel 0 is blue here, so it uses mean[0]/std[0].
-  const planes = [[255, 90], [128, 200], [0, 37]];
+  const planes = [
+    [255, 90],
+    [128, 200],
+    [0, 37],
+  ];
   const expected = planes.flatMap((levels, c) => levels.map((v) => (v / 255 - mean[c]!) / std[c]!));
   assert.equal(out.length, 6);
   expected.forEach((e, i) => assert.ok(Math.abs(out[i]! - e) <= 1e-6 * Math.max(1, Math.abs(e)), `value ${i}: ${out[i]} vs ${e}`));
@@ -135,7 +139,11 @@ test("js and wasm kernels produce identical tensors for a camera frame", () => {
 
 test("compressed frames go through the same pipeline (png is lossless)", async () => {
   const rgb = frame(40, 30, 5);
-  const png = new Uint8Array(await sharp(rgb, { raw: { width: 40, height: 30, channels: 3 } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp(rgb, { raw: { width: 40, height: 30, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   for (const channel_order of ["rgb", "bgr"] as const) {
     const p = new Preprocessor(spec({ width: 16, height: 12, rotate: 270, channel_order, resize: "bicubic" }));
     const fromPng = await p.run({ kind: "compressed", format: "bgr8; png compressed bgr8", data: png });
@@ -148,9 +156,15 @@ test("compressed frames go through the same pipeline (png is lossless)", async (
 test("unusable messages raise ImageError from both entry points", async () => {
   const p = new Preprocessor(DEFAULT_IMAGE);
   const bad: RawImageMessage = { ...message("rgb8", 4, 2, frame(4, 2, 6)), step: 11 };
-  assert.throws(() => p.runRaw(bad), (e: unknown) => e instanceof ImageError && e.field === "step");
+  assert.throws(
+    () => p.runRaw(bad),
+    (e: unknown) => e instanceof ImageError && e.field === "step",
+  );
   await assert.rejects(p.run(bad), (e: unknown) => e instanceof ImageError && e.field === "step");
-  await assert.rejects(p.run({ kind: "compressed", format: "jpeg", data: new Uint8Array([1, 2, 3]) }), (e: unknown) => e instanceof ImageError && e.field === "data");
+  await assert.rejects(
+    p.run({ kind: "compressed", format: "jpeg", data: new Uint8Array([1, 2, 3]) }),
+    (e: unknown) => e instanceof ImageError && e.field === "data",
+  );
 });
 
 test("an invalid spec is refused naming its field", () => {

@@ -9,7 +9,11 @@ import { repoPath } from "./fixtures/repo-path.js";
 
 test("the README's parameter tables are the ones generated from the nodes' parameter tables", async () => {
   const readme = await readFile(repoPath("README.md"), "utf8");
-  for (const [key, table] of [["params", POLICY_TABLE], ["recorder-params", RECORDER_TABLE], ["teleop-params", TELEOP_TABLE]] as const) {
+  for (const [key, table] of [
+    ["params", POLICY_TABLE],
+    ["recorder-params", RECORDER_TABLE],
+    ["teleop-params", TELEOP_TABLE],
+  ] as const) {
     const m = readme.match(new RegExp(`<!-- ${key}:start[^>]*-->\\n([\\s\\S]*?)<!-- ${key}:end -->`));
     assert.ok(m, `README.md has no ${key}:start/${key}:end block`);
     assert.equal(m[1]!.trim(), paramsMarkdown(table).trim(), `README ${key} table is stale: regenerate it from paramsMarkdown()`);

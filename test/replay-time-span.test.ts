@@ -36,7 +36,15 @@ const TWIST = { linear: { x: 1.15, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }
 
 function frame(i: number): unknown {
   const data = new Uint8Array(48 * 36 * 3).map((_, k) => (k * 7 + i * 13) & 255);
-  return { header: { stamp: { sec: 1_700_000_000 + Math.floor(i / 10), nanosec: (i % 10) * 100_000_000 }, frame_id: "cam" }, height: 36, width: 48, encoding: "bgr8", is_bigendian: 0, step: 144, data };
+  return {
+    header: { stamp: { sec: 1_700_000_000 + Math.floor(i / 10), nanosec: (i % 10) * 100_000_000 }, frame_id: "cam" },
+    height: 36,
+    width: 48,
+    encoding: "bgr8",
+    is_bigendian: 0,
+    step: 144,
+    data,
+  };
 }
 
 /** Camera and cmd_vel at 10 Hz for `seconds` from BASE, an instruction at BASE, and extra /cmd_vel messages at `strays` (ns). */
@@ -72,7 +80,9 @@ test("a /cmd_vel at log time 0 and one 1e8 s after the recording: the replay cov
   assert.equal(b.sampledFrames, a.sampledFrames);
 });
 
-test("a replay that would need implausibly many control ticks for its messages is refused before any work, with the numbers", { timeout: 120_000 }, async () => {
+test("a replay that would need implausibly many control ticks for its messages is refused before any work, with the numbers", {
+  timeout: 120_000,
+}, async () => {
   // Three messages 23 h apart: one recording (the gap is under a day), but 8.3e6 ticks at 100 Hz.
   const dir = path.join(root, "sparse");
   const w = await RosbagMcapWriter.create(dir, [
@@ -100,7 +110,9 @@ test("a replay that would need implausibly many control ticks for its messages i
   assert.doesNotThrow(() => checkReplaySpan(bag, many, 100));
 });
 
-test("a bag whose summary hides a message 1e8 s past its declared end fails the replay naming it, instead of ticking towards it", { timeout: 120_000 }, async () => {
+test("a bag whose summary hides a message 1e8 s past its declared end fails the replay naming it, instead of ticking towards it", {
+  timeout: 120_000,
+}, async () => {
   const dir = await writeBag("hidden", 3, [BASE + 100_000_000n * S]);
   const file = path.join(dir, "hidden_0.mcap");
   const bytes = new Uint8Array(await readFile(file));

@@ -27,7 +27,10 @@ before(async () => {
   model = await VlaModel.load(modelDir);
   gapBag = path.join(root, "gap");
   await writeSampleBag(gapBag, {
-    durationS: 10, width: 96, height: 72, rateHz: 15,
+    durationS: 10,
+    width: 96,
+    height: 72,
+    rateHz: 15,
     cameraGap: { startS: 3, durationS: 3 },
     instructionChange: { atS: 7, instruction: "Navigate to the blue box on the right", target: "right" },
   });
@@ -65,8 +68,14 @@ test("a camera gap zeroes the commands within the watchdog, and the robot moves 
   assert.equal(run.backboneRuns, run.sampledFrames, "one backbone pass per sampled frame");
   assert.ok(run.chunks.length > 10, "no chunk samples recorded");
   // The truth is the teleop command clamped to [-1, 1], like training.
-  assert.ok(run.ticks.every((t) => Math.abs(t.truth[0]) <= 1 && Math.abs(t.truth[1]) <= 1), "truth not clamped to [-1, 1]");
-  assert.ok(run.ticks.some((t) => t.truth[0] !== 0 || t.truth[1] !== 0), "the teleop never moved");
+  assert.ok(
+    run.ticks.every((t) => Math.abs(t.truth[0]) <= 1 && Math.abs(t.truth[1]) <= 1),
+    "truth not clamped to [-1, 1]",
+  );
+  assert.ok(
+    run.ticks.some((t) => t.truth[0] !== 0 || t.truth[1] !== 0),
+    "the teleop never moved",
+  );
 });
 
 test("an instruction change mid-bag rebuilds the window: commands after it differ from a bag without it", async () => {
@@ -121,7 +130,10 @@ test("eval: a truncated bag fails alone, the other bag is still evaluated, and t
   const out = path.join(root, "report");
   const result = await evaluate({
     models: [modelDir],
-    sources: [{ kind: "bag", path: broken }, { kind: "bag", path: good }],
+    sources: [
+      { kind: "bag", path: broken },
+      { kind: "bag", path: good },
+    ],
     params: DEFAULT_PARAMS,
     outDir: out,
   });

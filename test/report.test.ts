@@ -15,7 +15,15 @@ const GENERATED = "2026-01-02T03:04:05.000Z";
 function fixture(): RunSeries[] {
   const rng = mulberry32(42);
   const v = 1.15;
-  const moves: Vec2[] = [[0, 0], [v, 0], [v, v], [0, v], [-v, 0], [0, -v], [v, -v]];
+  const moves: Vec2[] = [
+    [0, 0],
+    [v, 0],
+    [v, v],
+    [0, v],
+    [-v, 0],
+    [0, -v],
+    [v, -v],
+  ];
   const runs: RunSeries[] = [];
   [
     { source: EVIL, n: 2400 },
@@ -26,7 +34,10 @@ function fixture(): RunSeries[] {
       const m = moves[Math.floor(rng() * moves.length)];
       for (let i = 0; i < 40 && truth.length < n; i++) truth.push(m);
     }
-    for (const [model, noise] of [["model-a", 0.3], ["model-b", 0.1]] as const) {
+    for (const [model, noise] of [
+      ["model-a", 0.3],
+      ["model-b", 0.1],
+    ] as const) {
       const ticks: Tick[] = truth.map((tr, i) => ({
         t: 1_733_200_000 + i * 0.05,
         pred: [tr[0] * 0.9 + noise * (rng() - 0.5), tr[1] * 0.9 + noise * (rng() - 0.5)],
@@ -185,7 +196,20 @@ test("report.png has the requested size and really draws the plot and its text",
 
 test("a report of failed runs only still renders everywhere", async () => {
   const r = buildReport(
-    [{ model: "m", source: "gone.mcap", sourceKind: "bag", ticks: [], chunks: [], latenciesMs: [], sampledFrames: 0, backboneRuns: 0, decodeErrors: 0, error: "ENOENT" }],
+    [
+      {
+        model: "m",
+        source: "gone.mcap",
+        sourceKind: "bag",
+        ticks: [],
+        chunks: [],
+        latenciesMs: [],
+        sampledFrames: 0,
+        backboneRuns: 0,
+        decodeErrors: 0,
+        error: "ENOENT",
+      },
+    ],
     { generated: GENERATED },
   );
   assert.deepEqual(r.comparison.sources, []);

@@ -207,7 +207,14 @@ test("wasm and js kernels give identical bytes for every view layout", () => {
   views.push(["bgra padded", { data: padded, width: w, height: h, offset: 0, xStride: 4, yStride: w * 4 + 3, channels: [2, 1, 0] }]);
   const mono16 = noise((w * 2 + 1) * h, 3);
   views.push(["mono16 high byte", { data: mono16, width: w, height: h, offset: 0, xStride: 2, yStride: w * 2 + 1, channels: [1, 1, 1] }]);
-  const sizes: [number, number][] = [[11, 7], [45, 31], [90, 13], [1, 1], [3, 50], [128, 96]];
+  const sizes: [number, number][] = [
+    [11, 7],
+    [45, 31],
+    [90, 13],
+    [1, 1],
+    [3, 50],
+    [128, 96],
+  ];
   for (const [name, v] of views) {
     for (const rot of [0, 90, 180, 270] as Rotation[]) {
       const r = rotateView(v, rot);
@@ -286,7 +293,10 @@ test("matches real Pillow (Image.resize, /usr/bin/python3) bit for bit", () => {
         assert.equal(maxDiff(ours, pil), 0, `${r.backend} ${c.filter} ${c.w}x${c.h} -> ${c.ow}x${c.oh}`);
       }
     }
-    assert.deepEqual(resizeRgb8(packedView({ width: 3, height: 2, data: cases.at(-1)!.data }), 11, 5, "bicubic"), new Uint8Array(readFileSync(cases.at(-1)!.dst)));
+    assert.deepEqual(
+      resizeRgb8(packedView({ width: 3, height: 2, data: cases.at(-1)!.data }), 11, 5, "bicubic"),
+      new Uint8Array(readFileSync(cases.at(-1)!.dst)),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -108,15 +108,42 @@ test("WARN when inference is slower than frame_interval_s, and when the camera i
 
 function status(over: Partial<PolicyStatus>, pipeline: Partial<PipelineDiagnostics> = {}): PolicyStatus {
   const d = {
-    t: 10, running: true, instruction: "go", estop: false, camera_rate_hz: 30, frame_age_s: 0.01, frames_received: 1, frames_sampled: 1,
-    frames_dropped: 0, inference_runs: 1, inference_busy: false, inference_errors: 0, invalid_outputs: 0, chunks_discarded: 0,
-    chunks_expired: 0, inference_latency_p50_s: 0.1, inference_latency_p99_s: 0.1, backbone_runs: 1, queue_chunks: 1,
-    frame_interval_s: 0.4, last_command: null, safety_state: "ok", ...pipeline,
+    t: 10,
+    running: true,
+    instruction: "go",
+    estop: false,
+    camera_rate_hz: 30,
+    frame_age_s: 0.01,
+    frames_received: 1,
+    frames_sampled: 1,
+    frames_dropped: 0,
+    inference_runs: 1,
+    inference_busy: false,
+    inference_errors: 0,
+    invalid_outputs: 0,
+    chunks_discarded: 0,
+    chunks_expired: 0,
+    inference_latency_p50_s: 0.1,
+    inference_latency_p99_s: 0.1,
+    backbone_runs: 1,
+    queue_chunks: 1,
+    frame_interval_s: 0.4,
+    last_command: null,
+    safety_state: "ok",
+    ...pipeline,
   } as PipelineDiagnostics;
   return {
-    lifecycle: "active", startError: null, pipeline: d, watchdogTimeoutS: 1, camera: { source: "topic", service: null },
-    model: { name: "m", precision: "int8" }, stops: { no_action: 0, no_instruction: 0, estop: 0, stale_camera: 0, invalid_output: 0, policy_error: 0, shutdown: 0 },
-    chunkAgeS: 0.1, backbonePassesPerFrame: 1, callbackErrors: 0, ...over,
+    lifecycle: "active",
+    startError: null,
+    pipeline: d,
+    watchdogTimeoutS: 1,
+    camera: { source: "topic", service: null },
+    model: { name: "m", precision: "int8" },
+    stops: { no_action: 0, no_instruction: 0, estop: 0, stale_camera: 0, invalid_output: 0, policy_error: 0, shutdown: 0 },
+    chunkAgeS: 0.1,
+    backbonePassesPerFrame: 1,
+    callbackErrors: 0,
+    ...over,
   };
 }
 
@@ -125,12 +152,39 @@ test("levels: ERROR for a broken model or a failed configure, several findings j
   assert.deepEqual([top(status({})).level, top(status({})).message], [DIAG_LEVEL.OK, "driving"]);
   const broken = top(status({}, { safety_state: "invalid_output", estop: true }));
   assert.deepEqual([broken.level, broken.message], [DIAG_LEVEL.ERROR, "model output invalid: stopped; e-stop engaged"]);
-  assert.deepEqual([top(status({ lifecycle: "inactive", pipeline: null })).level, top(status({ lifecycle: "inactive" })).message], [DIAG_LEVEL.OK, "inactive: not driving"]);
+  assert.deepEqual(
+    [top(status({ lifecycle: "inactive", pipeline: null })).level, top(status({ lifecycle: "inactive" })).message],
+    [DIAG_LEVEL.OK, "inactive: not driving"],
+  );
   const failed = top(status({ lifecycle: "unconfigured", pipeline: null, startError: "invalid parameters (1): model" }));
   assert.deepEqual([failed.level, failed.message], [DIAG_LEVEL.ERROR, "unconfigured: invalid parameters (1): model"]);
-  assert.deepEqual([top(status({ lifecycle: "finalized", pipeline: null })).level, top(status({ lifecycle: "finalized" })).message], [DIAG_LEVEL.STALE, "finalized"]);
-  const svc = top(status({ camera: { source: "service", service: { state: "unavailable", detail: "image service get_image_service is not available", requests: 3, responses: 3, timeouts: 0, skipped: 0, unavailable: 2, bad_responses: 0, last_round_trip_s: 0.01 } } }));
-  assert.deepEqual([svc.level, svc.message], [DIAG_LEVEL.WARN, "camera stale: image service get_image_service is not available"], "a vanished service warns before the watchdog fires");
+  assert.deepEqual(
+    [top(status({ lifecycle: "finalized", pipeline: null })).level, top(status({ lifecycle: "finalized" })).message],
+    [DIAG_LEVEL.STALE, "finalized"],
+  );
+  const svc = top(
+    status({
+      camera: {
+        source: "service",
+        service: {
+          state: "unavailable",
+          detail: "image service get_image_service is not available",
+          requests: 3,
+          responses: 3,
+          timeouts: 0,
+          skipped: 0,
+          unavailable: 2,
+          bad_responses: 0,
+          last_round_trip_s: 0.01,
+        },
+      },
+    }),
+  );
+  assert.deepEqual(
+    [svc.level, svc.message],
+    [DIAG_LEVEL.WARN, "camera stale: image service get_image_service is not available"],
+    "a vanished service warns before the watchdog fires",
+  );
   const kv = Object.fromEntries(top(status({})).values.map((x) => [x.key, x.value]));
   assert.deepEqual([kv.model_name, kv.model_precision, kv.lifecycle_state], ["m", "int8", "active"]);
 });

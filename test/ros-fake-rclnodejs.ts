@@ -39,11 +39,15 @@ export class FakeParameter implements RosParameter {
     this.value = value;
     const v = value;
     const ok =
-      type === PARAMETER_TYPE.BOOL ? typeof v === "boolean"
-      : type === PARAMETER_TYPE.INTEGER ? typeof v === "bigint"
-      : type === PARAMETER_TYPE.DOUBLE ? typeof v === "number"
-      : type === PARAMETER_TYPE.STRING ? typeof v === "string"
-      : type === PARAMETER_TYPE.NOT_SET;
+      type === PARAMETER_TYPE.BOOL
+        ? typeof v === "boolean"
+        : type === PARAMETER_TYPE.INTEGER
+          ? typeof v === "bigint"
+          : type === PARAMETER_TYPE.DOUBLE
+            ? typeof v === "number"
+            : type === PARAMETER_TYPE.STRING
+              ? typeof v === "string"
+              : type === PARAMETER_TYPE.NOT_SET;
     // rclnodejs' Parameter.validate() throws a TypeError on a value of the wrong type.
     if (!ok) throw new TypeError(`Parameter ${name}: invalid value for type ${type}`);
   }
@@ -53,7 +57,8 @@ export class FakeParameter implements RosParameter {
 export function override(name: string, value: boolean | number | bigint | string): FakeParameter {
   if (typeof value === "boolean") return new FakeParameter(name, PARAMETER_TYPE.BOOL, value);
   if (typeof value === "bigint") return new FakeParameter(name, PARAMETER_TYPE.INTEGER, value);
-  if (typeof value === "number") return Number.isInteger(value) ? new FakeParameter(name, PARAMETER_TYPE.INTEGER, BigInt(value)) : new FakeParameter(name, PARAMETER_TYPE.DOUBLE, value);
+  if (typeof value === "number")
+    return Number.isInteger(value) ? new FakeParameter(name, PARAMETER_TYPE.INTEGER, BigInt(value)) : new FakeParameter(name, PARAMETER_TYPE.DOUBLE, value);
   return new FakeParameter(name, PARAMETER_TYPE.STRING, value);
 }
 
@@ -313,7 +318,8 @@ export class FakeNode implements RosNode {
   call(serviceName: string, request: object = {}): Promise<unknown> {
     const name = resolve(this.nodeName, serviceName);
     const s = this.graph.services.get(name);
-    if (!s || s.node !== this) return Promise.reject(new Error(`fake: ${this.nodeName} serves no ${name}; served: ${[...this.graph.services.keys()].join(", ")}`));
+    if (!s || s.node !== this)
+      return Promise.reject(new Error(`fake: ${this.nodeName} serves no ${name}; served: ${[...this.graph.services.keys()].join(", ")}`));
     return new Promise((resolveCall) => {
       s.callback(structuredClone(request), { send: (response: object) => resolveCall(structuredClone(response)) });
     });

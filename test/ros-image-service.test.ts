@@ -93,7 +93,10 @@ test("frames come from the camera service, once per frame interval, timed to arr
     assert.equal(fake.clients[0]?.type, GET_IMAGE);
     await clock.advanceBy(4.0);
     // One at activation, then 0.05 s before each of the ten 0.4 s sample ticks.
-    assert.deepEqual(cam.requests.map((t) => Math.round((t - 1000) * 100) / 100), [0, 0.35, 0.75, 1.15, 1.55, 1.95, 2.35, 2.75, 3.15, 3.55, 3.95]);
+    assert.deepEqual(
+      cam.requests.map((t) => Math.round((t - 1000) * 100) / 100),
+      [0, 0.35, 0.75, 1.15, 1.55, 1.95, 2.35, 2.75, 3.15, 3.55, 3.95],
+    );
     const d = node.pipeline!.diagnostics();
     assert.equal(d.frames_received, 11, "every answer reaches the pipeline");
     assert.ok(d.frames_sampled >= 9, `sampled: ${d.frames_sampled}`);
@@ -103,7 +106,10 @@ test("frames come from the camera service, once per frame interval, timed to arr
       const intoInterval = (c.stamp - 1000) % 0.4;
       assert.ok(Math.abs(intoInterval - 0.35) < 1e-6, `a sampled frame is 0.05 s old at its sample tick, not up to an interval: stamp ${c.stamp}`);
     }
-    assert.ok(twistsOn(fake).some((t) => !isZero(t)), "the robot drives on pulled frames");
+    assert.ok(
+      twistsOn(fake).some((t) => !isZero(t)),
+      "the robot drives on pulled frames",
+    );
     await clock.advanceBy(1);
     const diag = lastDiag(fake);
     assert.deepEqual([diag.level, diag.v.camera_source, diag.v.image_service_state], [0, "service", "ok"]);
@@ -123,7 +129,10 @@ test("a camera that never answers: one request in flight at most, given up after
     await clock.advanceBy(4.0);
     assert.ok(cam.requests.length >= 3, `requests: ${cam.requests.length}`);
     for (let i = 1; i < cam.requests.length; i++) {
-      assert.ok(cam.requests[i]! - cam.requests[i - 1]! >= 1.0 - 1e-9, `never two in flight: the next request only after the 1 s timeout (${cam.requests.join(", ")})`);
+      assert.ok(
+        cam.requests[i]! - cam.requests[i - 1]! >= 1.0 - 1e-9,
+        `never two in flight: the next request only after the 1 s timeout (${cam.requests.join(", ")})`,
+      );
     }
     assert.ok(twistsOn(fake).length > 50 && twistsOn(fake).every(isZero), "no frame: every command is zero");
     const d = lastDiag(fake);
@@ -185,7 +194,9 @@ test("an answer that arrives after its request was given up is ignored", async (
 
 test("imageFromResponse: a raw Image or a CompressedImage in `image`; anything else is refused", () => {
   assert.equal(imageFromResponse({ image: imageMsg(1, 5) }).kind, "raw");
-  const jpeg = imageFromResponse({ image: { header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "c" }, format: "jpeg", data: new Uint8Array([0xff, 0xd8, 0xff]) } });
+  const jpeg = imageFromResponse({
+    image: { header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "c" }, format: "jpeg", data: new Uint8Array([0xff, 0xd8, 0xff]) },
+  });
   assert.deepEqual([jpeg.kind, jpeg.kind === "compressed" ? jpeg.format : ""], ["compressed", "jpeg"]);
   assert.throws(() => imageFromResponse({ frame: {} }), /the response has no image field/);
   assert.throws(() => imageFromResponse({ image: { ...imageMsg(1, 5), data: new Uint8Array(3) } }), /3 bytes/);
@@ -201,7 +212,10 @@ test("frame_interval_s set while pulling: the requests follow the new interval, 
     const from = cam.requests.length;
     await clock.advanceBy(2.0);
     // The sampling restarted at 1001.0 with 0.2 s ticks: a request 0.05 s before each.
-    assert.deepEqual(cam.requests.slice(from).map((t) => Math.round((t - 1001) * 100) / 100), [0.15, 0.35, 0.55, 0.75, 0.95, 1.15, 1.35, 1.55, 1.75, 1.95]);
+    assert.deepEqual(
+      cam.requests.slice(from).map((t) => Math.round((t - 1001) * 100) / 100),
+      [0.15, 0.35, 0.55, 0.75, 0.95, 1.15, 1.35, 1.55, 1.75, 1.95],
+    );
     const chunks = (fake.published(POLICY_TOPICS.chunk) as { data: string }[]).map((c) => JSON.parse(c.data) as { stamp: number });
     const late = chunks.filter((c) => c.stamp > 1001.2);
     assert.ok(late.length >= 5, `chunks from pulled frames at the new interval: ${late.length}`);

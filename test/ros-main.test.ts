@@ -26,13 +26,21 @@ test("the lazy loader says rclnodejs is not installed (it is not, here) and how 
 
 test("the loader names a broken install (ROS 2 not sourced) and a module that is not rclnodejs", async () => {
   const native = Object.assign(new Error("librcl.so: cannot open shared object file"), { code: "ERR_DLOPEN_FAILED" });
-  await assert.rejects(loadRclnodejs(async () => { throw native; }), (e: unknown) => {
-    assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
-    assert.match(e.message, /rclnodejs failed to load .*librcl\.so/);
-    assert.match(e.message, HOW_TO);
-    return true;
-  });
-  await assert.rejects(loadRclnodejs(async () => ({ default: { hello: 1 } })), /no init\/createNode\/Parameter/);
+  await assert.rejects(
+    loadRclnodejs(async () => {
+      throw native;
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
+      assert.match(e.message, /rclnodejs failed to load .*librcl\.so/);
+      assert.match(e.message, HOW_TO);
+      return true;
+    },
+  );
+  await assert.rejects(
+    loadRclnodejs(async () => ({ default: { hello: 1 } })),
+    /no init\/createNode\/Parameter/,
+  );
   const fake = new FakeRcl(new VirtualClock());
   assert.equal(await loadRclnodejs(async () => ({ default: fake })), fake, "the CommonJS module arrives as the default export");
 });

@@ -50,7 +50,11 @@ function rosImage(encoding: string, bigEndian = false, asArray = false): Record<
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) L.write(data, y * step + x * L.bpp, x, y, bigEndian);
   return {
     header: { stamp: { sec: 12, nanosec: 500 }, frame_id: "camera" },
-    height: H, width: W, encoding, is_bigendian: bigEndian ? 1 : 0, step,
+    height: H,
+    width: W,
+    encoding,
+    is_bigendian: bigEndian ? 1 : 0,
+    step,
     data: asArray ? Array.from(data) : data,
   };
 }
@@ -82,7 +86,10 @@ test("Image data as a plain number array (enableTypedArray: false) is accepted",
 
 test("malformed Image messages are refused with the field named", () => {
   // The same validator, and text, as a bag's frames and the policy's decoder (msgs/raw-image.ts).
-  assert.throws(() => imageFromRos({ ...rosImage("rgb8"), data: new Uint8Array(5) }), /^ImageError: image\.data: 5 bytes is shorter than step\*height = 11\*2 = 22$/);
+  assert.throws(
+    () => imageFromRos({ ...rosImage("rgb8"), data: new Uint8Array(5) }),
+    /^ImageError: image\.data: 5 bytes is shorter than step\*height = 11\*2 = 22$/,
+  );
   assert.throws(() => imageFromRos({ ...rosImage("rgb8"), step: 4 }), /^ImageError: image\.step: 4 is less than width\*channels = 9 for rgb8$/);
   assert.throws(() => imageFromRos({ ...rosImage("rgb8"), header: undefined }), /header/);
   assert.throws(() => imageFromRos(null), /not a message/);
@@ -91,9 +98,16 @@ test("malformed Image messages are refused with the field named", () => {
 test("CompressedImage jpeg and png -> decodable images in either channel order", async () => {
   const raw = Buffer.alloc(8 * 8 * 3);
   for (let i = 0; i < 64; i++) raw.set([200, 40, 90], i * 3);
-  const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
-  const jpeg = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
-  for (const [format, bytes, tol] of [["png", png, 0], ["bgr8; jpeg compressed bgr8", jpeg, 6]] as const) {
+  const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+    .png()
+    .toBuffer();
+  const jpeg = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
+  for (const [format, bytes, tol] of [
+    ["png", png, 0],
+    ["bgr8; jpeg compressed bgr8", jpeg, 6],
+  ] as const) {
     const img = compressedImageFromRos({ header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "" }, format, data: new Uint8Array(bytes) });
     assert.equal(img.kind, "compressed");
     assert.equal(img.format, format);

@@ -83,9 +83,15 @@ test("configure and start parameters on a configured node: refused, saying how t
   h.phase({ kind: "configured", label: "active" });
   const active = h.set("path", "/other");
   assert.equal(active.successful, false);
-  assert.equal(active.reason, "robot_node reads path at configure and is active: deactivate and clean up (ros2 lifecycle set /robot_node deactivate, then cleanup), set it, then configure and activate");
+  assert.equal(
+    active.reason,
+    "robot_node reads path at configure and is active: deactivate and clean up (ros2 lifecycle set /robot_node deactivate, then cleanup), set it, then configure and activate",
+  );
   h.phase({ kind: "configured", label: "inactive" });
-  assert.equal(h.set("path", "/other").reason, "robot_node reads path at configure and is inactive: clean up (ros2 lifecycle set /robot_node cleanup), set it, then configure and activate");
+  assert.equal(
+    h.set("path", "/other").reason,
+    "robot_node reads path at configure and is inactive: clean up (ros2 lifecycle set /robot_node cleanup), set it, then configure and activate",
+  );
   assert.equal(h.value("path"), "");
   for (const phase of [{ kind: "unconfigured" }, { kind: "configured", label: "active" }] as const) {
     h.phase(phase);
@@ -98,7 +104,10 @@ test("configure and start parameters on a configured node: refused, saying how t
 test("during a transition or once finalized nothing is taken; a failed apply refuses the change", () => {
   const h = setup();
   h.phase({ kind: "busy", label: "configuring" });
-  assert.deepEqual(h.set("limit", 0.5), { successful: false, reason: "robot_node is configuring: set limit again once it is unconfigured, inactive or active" });
+  assert.deepEqual(h.set("limit", 0.5), {
+    successful: false,
+    reason: "robot_node is configuring: set limit again once it is unconfigured, inactive or active",
+  });
   h.phase({ kind: "configured", label: "active" });
   h.failApply("the timer could not be made");
   assert.deepEqual(h.set("limit", 0.5), { successful: false, reason: "limit: not applied: the timer could not be made" });
@@ -123,7 +132,22 @@ test("every node's parameters say when they apply: limits, rates and aggregation
     return out;
   };
   assert.deepEqual(byApplies(POLICY_TABLE), {
-    live: ["instruction", "frame_interval_s", "window_fill", "control_rate_hz", "aggregation", "ensemble_k", "limit_mode", "max_linear_x", "max_linear_y", "max_accel", "max_decel", "deadband", "watchdog_timeout_s", "frame_id"],
+    live: [
+      "instruction",
+      "frame_interval_s",
+      "window_fill",
+      "control_rate_hz",
+      "aggregation",
+      "ensemble_k",
+      "limit_mode",
+      "max_linear_x",
+      "max_linear_y",
+      "max_accel",
+      "max_decel",
+      "deadband",
+      "watchdog_timeout_s",
+      "frame_id",
+    ],
     configure: ["model", "precision", "provider", "threads", "graph_optimization", "image_source", "image_service", "image_service_type", "stamped"],
     start: ["autostart"],
   });

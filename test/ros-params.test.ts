@@ -10,14 +10,7 @@ import { readFileSync } from "node:fs";
 import { VirtualClock } from "../src/control/clock.js";
 import { POLICY_TABLE, parseParams } from "../src/params/table.js";
 import { PARAMETER_TYPE, type RosParameter } from "../src/ros/rclnodejs-api.js";
-import {
-  nodeKeyMatches,
-  overridesFromArgv,
-  paramEntries,
-  parseParamRule,
-  rosArgsParamSources,
-  rosScalar,
-} from "../src/ros/ros-args.js";
+import { nodeKeyMatches, overridesFromArgv, paramEntries, parseParamRule, rosArgsParamSources, rosScalar } from "../src/ros/ros-args.js";
 import { declareParams } from "../src/ros/ros-params.js";
 import { paramDecls } from "../src/ros/node-params.js";
 import { FakeNode, FakeRcl, override } from "./ros-fake-rclnodejs.js";
@@ -57,8 +50,29 @@ function files(map: Record<string, string>): (p: string) => string {
 }
 
 test("--ros-args: every --params-file and -p in order, other ROS arguments and non-ROS arguments skipped", () => {
-  const argv = ["node", "main.js", "vla_policy", "-p", "x:=1", "--ros-args", "-r", "__node:=vla_policy", "--params-file", "/a.yaml", "--log-level", "info",
-    "-p", "model:=/m", "--disable-rosout-logs", "--", "--params-file", "/not-ros.yaml", "--ros-args", "--param", "vla_policy:stamped:=true"];
+  const argv = [
+    "node",
+    "main.js",
+    "vla_policy",
+    "-p",
+    "x:=1",
+    "--ros-args",
+    "-r",
+    "__node:=vla_policy",
+    "--params-file",
+    "/a.yaml",
+    "--log-level",
+    "info",
+    "-p",
+    "model:=/m",
+    "--disable-rosout-logs",
+    "--",
+    "--params-file",
+    "/not-ros.yaml",
+    "--ros-args",
+    "--param",
+    "vla_policy:stamped:=true",
+  ];
   assert.deepEqual(rosArgsParamSources(argv), [
     { kind: "file", path: "/a.yaml" },
     { kind: "rule", node: "/**", name: "model", value: "/m" },
@@ -118,9 +132,12 @@ test("node keys: /name, bare name, namespaces, nested namespace maps and wildcar
   assert.ok(!nodeKeyMatches("/vla_policy", "/robot1/vla_policy"), "root key does not match a namespaced node");
   assert.ok(!nodeKeyMatches("/robot1/vla_policy", "/vla_policy"), "namespaced key does not match the root node");
   assert.ok(!nodeKeyMatches("/episode_recorder", "/vla_policy"), "another node");
-  const entries = paramEntries([{ kind: "file", path: "/n.yaml" }], files({
-    "/n.yaml": "robot1:\n  vla_policy:\n    ros__parameters:\n      model: /m\n      nested:\n        a: 1\n",
-  }));
+  const entries = paramEntries(
+    [{ kind: "file", path: "/n.yaml" }],
+    files({
+      "/n.yaml": "robot1:\n  vla_policy:\n    ros__parameters:\n      model: /m\n      nested:\n        a: 1\n",
+    }),
+  );
   assert.equal(entries.length, 1);
   assert.equal(entries[0]!.node, "robot1/vla_policy");
   assert.deepEqual([...entries[0]!.params.keys()], ["model", "nested.a"]);
@@ -144,11 +161,17 @@ test("declareParams: the resolved override is declared over rclnodejs' own, type
 test("declareParams: a /ns/name params file applies to a namespaced node, and a misspelt name in it is refused", () => {
   const read = files({ "/r.yaml": "/robot1/vla_policy:\n  ros__parameters:\n    model: /m\n    contol_rate_hz: 5\n" });
   const fake = new NsNode("vla_policy", "/robot1", []);
-  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, paramDecls(POLICY_TABLE), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
+  const raw = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), fake, paramDecls(POLICY_TABLE), {
+    argv: ["--ros-args", "--params-file", "/r.yaml"],
+    readFile: read,
+  });
   assert.equal(raw.model, "/m");
   assert.throws(() => parseParams(raw), /contol_rate_hz/);
   const other = new NsNode("vla_policy", "/", []);
-  const rawRoot = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), other, paramDecls(POLICY_TABLE), { argv: ["--ros-args", "--params-file", "/r.yaml"], readFile: read });
+  const rawRoot = declareParams(new FakeRcl(new VirtualClock({ start: 0 })), other, paramDecls(POLICY_TABLE), {
+    argv: ["--ros-args", "--params-file", "/r.yaml"],
+    readFile: read,
+  });
   assert.equal(rawRoot.model, "", "the /robot1 entry does not apply to /vla_policy");
 });
 
@@ -159,5 +182,8 @@ test("declareParams: unreadable --ros-args leave rclnodejs' overrides in place a
     readFile: files({}),
   });
   assert.equal(raw.model, "/from-rclnodejs");
-  assert.ok(fake.logs.some((l) => l.level === "warn" && l.message.includes("/missing.yaml")), `a warning names the file: ${JSON.stringify(fake.logs)}`);
+  assert.ok(
+    fake.logs.some((l) => l.level === "warn" && l.message.includes("/missing.yaml")),
+    `a warning names the file: ${JSON.stringify(fake.logs)}`,
+  );
 });

@@ -75,7 +75,11 @@ test("autostart false: unconfigured until told; configure loads the model but dr
   assert.equal(fake.publishers.has(POLICY_TOPICS.cmdVel), false, "no cmd_vel publisher before configure");
   assert.deepEqual([...fake.subscriptions.keys()], [], "no subscriptions before configure");
   await clock.advanceBy(1);
-  assert.deepEqual([lastDiag(fake).level, lastDiag(fake).message, lastDiag(fake).v.lifecycle_state], [0, "unconfigured: not driving", "unconfigured"], "diagnostics from the start");
+  assert.deepEqual(
+    [lastDiag(fake).level, lastDiag(fake).message, lastDiag(fake).v.lifecycle_state],
+    [0, "unconfigured: not driving", "unconfigured"],
+    "diagnostics from the start",
+  );
 
   assert.equal(await h.set("configure"), true);
   assert.equal(h.node.lifecycleState, "inactive");
@@ -88,7 +92,10 @@ test("autostart false: unconfigured until told; configure loads the model but dr
   assert.equal(await h.set("activate"), true);
   assert.ok(fake.subscriptions.has(POLICY_TOPICS.image) && fake.subscriptions.has(POLICY_TOPICS.compressed), "activate subscribes to the camera");
   await driveCamera(fake, clock, 3.0);
-  assert.ok(twistsOn(fake).some((t) => !isZero(t)), "the instruction sent while inactive drives the robot once active");
+  assert.ok(
+    twistsOn(fake).some((t) => !isZero(t)),
+    "the instruction sent while inactive drives the robot once active",
+  );
 
   const n = twistsOn(fake).length;
   assert.equal(await h.set("deactivate"), true);
@@ -100,7 +107,12 @@ test("autostart false: unconfigured until told; configure loads the model but dr
 
   assert.equal(await h.set("activate"), true);
   await driveCamera(fake, clock, 3.0, 100);
-  assert.ok(twistsOn(fake).slice(n + 1).some((t) => !isZero(t)), "moves again after a second activation");
+  assert.ok(
+    twistsOn(fake)
+      .slice(n + 1)
+      .some((t) => !isZero(t)),
+    "moves again after a second activation",
+  );
   await h.node.shutdown();
   assert.ok(isZero(twistsOn(fake).at(-1)!), "shutdown from active: a zero first");
   assert.equal(h.node.lifecycleState, "finalized");
@@ -123,8 +135,15 @@ test("cleanup releases the model and publishers, so a new model path loads on th
   assert.equal(h.node.pipeline, null);
 
   const [bad] = fake.setParameters([override("max_linear_x", -5.0)]);
-  assert.deepEqual(bad, { successful: false, reason: "max_linear_x: expected a number > 0, got -5" }, "an invalid value is refused with the reason (the table's own message, as at configure)");
-  assert.deepEqual(fake.setParameters([override("model", modelB), override("max_linear_x", 0.3)]), [{ successful: true, reason: "" }, { successful: true, reason: "" }]);
+  assert.deepEqual(
+    bad,
+    { successful: false, reason: "max_linear_x: expected a number > 0, got -5" },
+    "an invalid value is refused with the reason (the table's own message, as at configure)",
+  );
+  assert.deepEqual(fake.setParameters([override("model", modelB), override("max_linear_x", 0.3)]), [
+    { successful: true, reason: "" },
+    { successful: true, reason: "" },
+  ]);
   assert.equal(await h.set("configure"), true);
   assert.deepEqual(h.loads, [modelA, modelB], "the new path is loaded");
   assert.equal(h.node.params!.model, modelB);
@@ -155,7 +174,10 @@ test("a failed configure leaves the node unconfigured and says why in /diagnosti
   const d = lastDiag(h.fake);
   assert.equal(d.level, 2, "ERROR");
   assert.match(d.message, /^unconfigured: model ".*missing" did not load/);
-  assert.ok(h.fake.logs.some((l) => l.level === "error" && /configure failed: model ".*missing" did not load/.test(l.message)), "logged");
+  assert.ok(
+    h.fake.logs.some((l) => l.level === "error" && /configure failed: model ".*missing" did not load/.test(l.message)),
+    "logged",
+  );
   assert.deepEqual(h.fake.setParameters([override("model", modelA)]), [{ successful: true, reason: "" }]);
   assert.equal(await h.set("configure"), true);
   await h.clock.advanceBy(1);
@@ -172,7 +194,10 @@ test("an e-stop received while inactive still holds after activation", async () 
   assert.ok(twistsOn(h.fake).length > 50 && twistsOn(h.fake).every(isZero), "held still by the e-stop");
   h.fake.deliver(POLICY_TOPICS.estop, { data: false });
   await driveCamera(h.fake, h.clock, 3.0, 30);
-  assert.ok(twistsOn(h.fake).some((t) => !isZero(t)), "released, it moves");
+  assert.ok(
+    twistsOn(h.fake).some((t) => !isZero(t)),
+    "released, it moves",
+  );
   await h.node.shutdown();
 });
 

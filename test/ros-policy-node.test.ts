@@ -59,7 +59,6 @@ async function stop(h: Harness): Promise<void> {
   await done;
 }
 
-
 test("subscribes to the camera with sensor-data QoS and to instruction/estop; publishes Twist on cmd_vel", async () => {
   const h = await startNode();
   try {
@@ -123,7 +122,12 @@ test("estop true -> an immediate zero and zeros until released; release moves ag
     assert.ok(twists(h).slice(n).every(isZero), "zero while engaged");
     h.fake.deliver(POLICY_TOPICS.estop, { data: false });
     await drive(h, 2.0, 40);
-    assert.ok(twists(h).slice(n).some((t) => !isZero(t)), "moves again after release");
+    assert.ok(
+      twists(h)
+        .slice(n)
+        .some((t) => !isZero(t)),
+      "moves again after release",
+    );
   } finally {
     await stop(h);
   }
@@ -162,7 +166,12 @@ test("stamped:=true publishes TwistStamped with frame_id and numeric node-clock 
 
 test("bad parameters -> refused, naming each parameter", async () => {
   const clock = new VirtualClock();
-  const bad = new FakeRcl(clock, [override("model", modelDir), override("max_linear_x", -1.5), override("aggregation", "median"), override("max_linear_z", 1.0)]);
+  const bad = new FakeRcl(clock, [
+    override("model", modelDir),
+    override("max_linear_x", -1.5),
+    override("aggregation", "median"),
+    override("max_linear_z", 1.0),
+  ]);
   await assert.rejects(PolicyNode.create({ rcl: bad, scheduler: clock, flushMs: 0 }), (e: unknown) => {
     assert.ok(e instanceof PolicyNodeStartError, `a start error, got ${String(e)}`);
     assert.match(e.message, /max_linear_x/);
@@ -217,7 +226,10 @@ test("a callback error is logged, stops the robot through the pipeline and the n
     // A malformed image: data shorter than step * height.
     const broken = { ...imageMsg(0, h.clock.now()), data: new Uint8Array(10) };
     assert.doesNotThrow(() => h.fake.deliver(POLICY_TOPICS.image, broken), "the error does not escape into rclnodejs");
-    assert.ok(h.fake.logs.some((l) => l.level === "error" && /image callback failed/.test(l.message) && /10 bytes/.test(l.message)), "logged with the reason");
+    assert.ok(
+      h.fake.logs.some((l) => l.level === "error" && /image callback failed/.test(l.message) && /10 bytes/.test(l.message)),
+      "logged with the reason",
+    );
     // A malformed instruction withdraws the instruction: the robot stops.
     assert.doesNotThrow(() => h.fake.deliver(POLICY_TOPICS.instruction, { data: 42 }));
     await drive(h, 0.5, 50);
@@ -231,7 +243,12 @@ test("a callback error is logged, stops the robot through the pipeline and the n
     h.fake.deliver(POLICY_TOPICS.instruction, { data: "go right" });
     const n = twists(h).length;
     await drive(h, 3.0, 60);
-    assert.ok(twists(h).slice(n).some((t) => !isZero(t)), "moves again");
+    assert.ok(
+      twists(h)
+        .slice(n)
+        .some((t) => !isZero(t)),
+      "moves again",
+    );
   } finally {
     await stop(h);
   }
@@ -241,7 +258,10 @@ test("/diagnostics: one DiagnosticArray a second from pipeline.diagnostics()", a
   const h = await startNode();
   try {
     await drive(h, 2.05);
-    const diags = h.fake.published(POLICY_TOPICS.diagnostics) as { header: { stamp: { sec: number } }; status: { level: number; name: string; message: string; values: { key: string; value: string }[] }[] }[];
+    const diags = h.fake.published(POLICY_TOPICS.diagnostics) as {
+      header: { stamp: { sec: number } };
+      status: { level: number; name: string; message: string; values: { key: string; value: string }[] }[];
+    }[];
     assert.equal(diags.length, 2, "1 Hz");
     const s = diags[1]!.status[0]!;
     assert.equal(s.name, "vla_policy: pipeline");
@@ -273,14 +293,18 @@ test("an instruction whose token count training never saw is warned about once, 
   const rcl = new FakeRcl(clock, [override("model", trained), override("instruction", "go to the left")]);
   const loads: LoadOptions[] = [];
   const node = await PolicyNode.create({
-    rcl, scheduler: clock, flushMs: 0,
+    rcl,
+    scheduler: clock,
+    flushMs: 0,
     loadModel: (dir, o) => (loads.push(o), VlaModel.load(dir, o)),
   });
   const h: Harness = { clock, rcl, fake: rcl.nodes[0]!, node };
   try {
     assert.equal(loads[0]?.precision, "fp32", "the precision parameter is passed to the loader");
     const warnings = () => h.fake.logs.filter((l) => l.level === "warn" && l.message.includes("tokens but the model was trained on")).map((l) => l.message);
-    assert.deepEqual(warnings(), [`instruction "go to the left": ${count + 2} tokens but the model was trained on prompts of ${count} tokens; for this model the token count changes the feature`]);
+    assert.deepEqual(warnings(), [
+      `instruction "go to the left": ${count + 2} tokens but the model was trained on prompts of ${count} tokens; for this model the token count changes the feature`,
+    ]);
     for (const data of ["go to the left", "go to the left", "go right", "go left", "go to the right", "go to the right"]) {
       h.fake.deliver(POLICY_TOPICS.instruction, { data });
       await h.clock.advanceBy(0.1);
@@ -292,5 +316,8 @@ test("an instruction whose token count training never saw is warned about once, 
   }
 
   const noInt8 = new FakeRcl(clock, [override("model", trained), override("precision", "int8")]);
-  await assert.rejects(PolicyNode.create({ rcl: noInt8, scheduler: clock, flushMs: 0 }), /did not load: .*precision int8 was asked for but the model folder .*trained has no int8 backbone \(it has: fp32\)/s);
+  await assert.rejects(
+    PolicyNode.create({ rcl: noInt8, scheduler: clock, flushMs: 0 }),
+    /did not load: .*precision int8 was asked for but the model folder .*trained has no int8 backbone \(it has: fp32\)/s,
+  );
 });

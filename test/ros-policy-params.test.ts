@@ -83,7 +83,10 @@ test("max_linear_x set while driving bounds the very next command; max_linear_y 
     assert.ok(next && Math.abs(next.linear.x) <= 0.3 + 1e-12, `the next command: x ${next?.linear.x}`);
     const after = await h.drive(2);
     assert.ok(maxAbs(after, "x") <= 0.3 + 1e-12, `every command after: max |x| ${maxAbs(after, "x")}`);
-    assert.ok(after.some((t) => speed(t) > 0), "still driving");
+    assert.ok(
+      after.some((t) => speed(t) > 0),
+      "still driving",
+    );
     assert.deepEqual(h.set("max_linear_y", 0.1), { successful: true, reason: "" });
     const slower = await h.drive(2);
     assert.ok(maxAbs(slower, "y") <= 0.1 + 1e-12 && maxAbs(slower, "x") <= 0.3 + 1e-12, "both bounds hold");
@@ -100,7 +103,10 @@ test("invalid values are refused with the reason and change nothing: max_linear_
     assert.deepEqual(h.set("window_fill", "bogus"), { successful: false, reason: 'window_fill: expected one of "grow", "pad", "wait", got "bogus"' });
     assert.deepEqual(h.set("control_rate_hz", 1e6), { successful: false, reason: "control_rate_hz: expected a number <= 1000, got 1000000" });
     // 0.05 is the default deadband: that axis could never move.
-    assert.deepEqual(h.set("max_linear_x", 0.05), { successful: false, reason: "deadband: expected less than max_linear_x (0.05), got 0.05; that axis could never move" });
+    assert.deepEqual(h.set("max_linear_x", 0.05), {
+      successful: false,
+      reason: "deadband: expected less than max_linear_x (0.05), got 0.05; that axis could never move",
+    });
     assert.equal(h.fake.getParameter("max_linear_x").value, 1.0, "ros2 param get still shows the old value");
     assert.equal(h.node.params!.max_linear_x, 1.0);
     assert.equal(h.node.params!.window_fill, "grow");
@@ -116,10 +122,20 @@ test("invalid values are refused with the reason and change nothing: max_linear_
 test("reload parameters (model, provider, threads, precision, image_source, stamped) are refused while active or inactive, taken while unconfigured and read at the next configure", async () => {
   const h = await startNode();
   try {
-    for (const [name, value] of [["model", "/nonexistent"], ["provider", "cuda"], ["threads", 2], ["precision", "int8"], ["image_source", "service"], ["stamped", true]] as const) {
+    for (const [name, value] of [
+      ["model", "/nonexistent"],
+      ["provider", "cuda"],
+      ["threads", 2],
+      ["precision", "int8"],
+      ["image_source", "service"],
+      ["stamped", true],
+    ] as const) {
       const r = h.set(name, value);
       assert.equal(r.successful, false, `${name} refused while active`);
-      assert.equal(r.reason, `vla_policy reads ${name} at configure and is active: deactivate and clean up (ros2 lifecycle set /vla_policy deactivate, then cleanup), set it, then configure and activate`);
+      assert.equal(
+        r.reason,
+        `vla_policy reads ${name} at configure and is active: deactivate and clean up (ros2 lifecycle set /vla_policy deactivate, then cleanup), set it, then configure and activate`,
+      );
     }
     assert.equal(await h.lifecycle("deactivate"), true);
     assert.match(h.set("threads", 2).reason, /reads threads at configure and is inactive: clean up \(ros2 lifecycle set \/vla_policy cleanup\)/);
@@ -157,7 +173,14 @@ test("limit_mode, aggregation, watchdog, frame interval, window fill, frame_id a
   try {
     await h.drive(2);
     const pipeline = h.node.pipeline!;
-    for (const [name, value] of [["limit_mode", "per_axis"], ["aggregation", "ensemble"], ["ensemble_k", 0.5], ["watchdog_timeout_s", 0.5], ["window_fill", "pad"], ["frame_id", "base"]] as const) {
+    for (const [name, value] of [
+      ["limit_mode", "per_axis"],
+      ["aggregation", "ensemble"],
+      ["ensemble_k", 0.5],
+      ["watchdog_timeout_s", 0.5],
+      ["window_fill", "pad"],
+      ["frame_id", "base"],
+    ] as const) {
       assert.deepEqual(h.set(name, value), { successful: true, reason: "" }, name);
       assert.equal(h.node.params![name], value, name);
     }
@@ -176,7 +199,10 @@ test("limit_mode, aggregation, watchdog, frame interval, window fill, frame_id a
     const n = twistsOn(h.fake).length;
     await h.clock.advanceBy(0.75);
     const stale = twistsOn(h.fake).slice(n);
-    assert.ok(stale.slice(-5).every((t) => speed(t) === 0), "stopped within 0.75 s of the last frame");
+    assert.ok(
+      stale.slice(-5).every((t) => speed(t) === 0),
+      "stopped within 0.75 s of the last frame",
+    );
     assert.equal(pipeline.diagnostics().last_command?.reason, "stale_camera");
   } finally {
     await stop(h);

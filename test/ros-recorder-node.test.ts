@@ -87,7 +87,10 @@ test("start, key presses with frames, stop -> one episode with the collector's l
   const file = h.node.saved[0]!;
   assert.equal(path.basename(file), "episode_20251203_122510_1box_hori_left_core_medium.h5");
   assert.ok(existsSync(file), `${file} exists`);
-  assert.ok(h.fake.logs.some((l) => l.level === "info" && l.message.includes(file)), "the saved path is logged");
+  assert.ok(
+    h.fake.logs.some((l) => l.level === "info" && l.message.includes(file)),
+    "the saved path is logged",
+  );
   const ep = openEpisode(file);
   try {
     assert.equal(ep.numFrames, 4);
@@ -97,7 +100,10 @@ test("start, key presses with frames, stop -> one episode with the collector's l
     assert.equal(ep.width, W);
     assert.equal(ep.height, H);
     assert.equal(ep.channelOrder, "bgr");
-    assert.deepEqual([0, 1, 2, 3].map((i) => ep.frame(i).data[0]), [10, 11, 13, 15]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => ep.frame(i).data[0]),
+      [10, 11, 13, 15],
+    );
     assert.equal(ep.attrs.num_frames, 4);
   } finally {
     ep.close();
@@ -117,7 +123,10 @@ test("shutdown while recording saves the episode with every frame already record
   const ep = openEpisode(h.node.saved[0]!);
   try {
     assert.equal(ep.numFrames, 3, "frames at 0.25, 0.75, 1.25 s");
-    assert.deepEqual([0, 1, 2].map((i) => ep.frame(i).data[0]), [20, 22, 24]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => ep.frame(i).data[0]),
+      [20, 22, 24],
+    );
   } finally {
     ep.close();
   }
@@ -136,8 +145,14 @@ test("discard and unknown commands leave no file; bad messages are logged, not t
   at(h, 0.1, RECORDER_TOPICS.image, image(2));
   assert.doesNotThrow(() => at(h, 0.1, RECORDER_TOPICS.image, { ...image(3), data: new Uint8Array(4) }));
   assert.doesNotThrow(() => at(h, 0.1, RECORDER_TOPICS.episode, { data: "pause" }));
-  assert.ok(h.fake.logs.some((l) => l.level === "error" && l.message.includes("image callback failed")), "bad image logged");
-  assert.ok(h.fake.logs.some((l) => l.level === "warn" && l.message.includes("pause")), "unknown command logged");
+  assert.ok(
+    h.fake.logs.some((l) => l.level === "error" && l.message.includes("image callback failed")),
+    "bad image logged",
+  );
+  assert.ok(
+    h.fake.logs.some((l) => l.level === "warn" && l.message.includes("pause")),
+    "unknown command logged",
+  );
   at(h, 0.1, RECORDER_TOPICS.episode, { data: "discard" });
   await h.node.shutdown();
   assert.equal(h.node.saved.length, 0, "nothing saved");
@@ -159,7 +174,12 @@ test("lifecycle: autostart false waits unconfigured; deactivate saves the open e
   const dirA = path.join(root, "lc-a");
   const dirB = path.join(root, "lc-b");
   const t = { now: T0 };
-  const rcl = new FakeRcl({ now: () => t.now }, [override("output_dir", dirA), override("autostart", false), override("capture", "interval"), override("capture_interval_s", 0.5)]);
+  const rcl = new FakeRcl({ now: () => t.now }, [
+    override("output_dir", dirA),
+    override("autostart", false),
+    override("capture", "interval"),
+    override("capture_interval_s", 0.5),
+  ]);
   const node = await RecorderNode.create({ rcl, now: () => t.now, scheduler: new VirtualClock({ start: T0 }) });
   const fake = rcl.nodes[0]!;
   const h: Harness = { t, fake, node };
@@ -169,7 +189,10 @@ test("lifecycle: autostart false waits unconfigured; deactivate saves the open e
   assert.equal(await set("configure"), true);
   assert.deepEqual([...fake.subscriptions.keys()], [], "configured, still not listening");
   assert.equal(await set("activate"), true);
-  assert.deepEqual([...fake.subscriptions.keys()].sort(), [RECORDER_TOPICS.cmdVel, RECORDER_TOPICS.episode, RECORDER_TOPICS.image, RECORDER_TOPICS.instruction].sort());
+  assert.deepEqual(
+    [...fake.subscriptions.keys()].sort(),
+    [RECORDER_TOPICS.cmdVel, RECORDER_TOPICS.episode, RECORDER_TOPICS.image, RECORDER_TOPICS.instruction].sort(),
+  );
   at(h, 0, RECORDER_TOPICS.episode, { data: "start" });
   for (let i = 0; i < 4; i++) at(h, 0.25, RECORDER_TOPICS.image, image(30 + i));
   assert.ok(node.recording);
@@ -203,10 +226,17 @@ test("ros2 param set: scenario names the next episode at once; output_dir is ref
   at(h, 0.1, RECORDER_TOPICS.episode, { data: "stop" });
   await h.node.settled();
   assert.match(path.basename(h.node.saved[0]!), /_1box_hori_left\.h5$/, "the episode started after the set carries the scenario");
-  assert.deepEqual(h.fake.setParameters([override("scenario", "../escape")]).map((r) => r.successful), [false], "a scenario the file name rule refuses");
+  assert.deepEqual(
+    h.fake.setParameters([override("scenario", "../escape")]).map((r) => r.successful),
+    [false],
+    "a scenario the file name rule refuses",
+  );
   assert.match(h.fake.setParameters([override("scenario", "../escape")])[0]!.reason, /^scenario: /);
   const refused = h.fake.setParameters([override("output_dir", path.join(root, "elsewhere"))])[0]!;
-  assert.equal(refused.reason, "episode_recorder reads output_dir at configure and is active: deactivate and clean up (ros2 lifecycle set /episode_recorder deactivate, then cleanup), set it, then configure and activate");
+  assert.equal(
+    refused.reason,
+    "episode_recorder reads output_dir at configure and is active: deactivate and clean up (ros2 lifecycle set /episode_recorder deactivate, then cleanup), set it, then configure and activate",
+  );
   assert.equal(h.fake.getParameter("scenario").value, "1box_hori_left", "the old value stays");
   await h.node.shutdown();
 });
@@ -217,7 +247,9 @@ test("while unconfigured a bad value is refused with the episode rules' own reas
   const node = await RecorderNode.create({ rcl, now: () => t.now, scheduler: new VirtualClock({ start: T0 }) });
   const fake = rcl.nodes[0]!;
   assert.deepEqual(fake.setParameters([override("gzip", 12)]), [{ successful: false, reason: "gzip: gzip level 12 is not an integer in 0..9 (0 = off)" }]);
-  assert.deepEqual(fake.setParameters([override("capture", "sometimes")]), [{ successful: false, reason: 'capture: expected "on_action" or "interval", got "sometimes"' }]);
+  assert.deepEqual(fake.setParameters([override("capture", "sometimes")]), [
+    { successful: false, reason: 'capture: expected "on_action" or "interval", got "sometimes"' },
+  ]);
   assert.deepEqual(fake.setParameters([override("capture_interval_s", 0.5)]), [{ successful: true, reason: "" }]);
   await node.shutdown();
 });

@@ -65,7 +65,11 @@ test("every move key publishes the collector's Twist, and a zero hold_s later", 
     s.tty.type(key);
     const after = s.twists();
     assert.equal(after.length, n + 1, `${key}: one Twist at once`);
-    assert.deepEqual(s.v(after.at(-1)!), signs.map((x) => x * 1.15 + 0), `${key}: components of 1.15`);
+    assert.deepEqual(
+      s.v(after.at(-1)!),
+      signs.map((x) => x * 1.15 + 0),
+      `${key}: components of 1.15`,
+    );
     await s.clock.advanceBy(0.39);
     assert.equal(s.twists().length, n + 1, `${key}: nothing more within the hold`);
     await s.clock.advanceBy(0.02);
@@ -124,11 +128,14 @@ test("speed and hold_s parameters; a bad one is refused by name", async () => {
   assert.equal(s.twists().length, 2, "auto-stop after 1 s");
   s.node.shutdown();
   const clock = new VirtualClock();
-  assert.throws(() => new TeleopNode({ rcl: new FakeRcl(clock, [override("speed", -1)]), scheduler: clock }), (e: unknown) => {
-    assert.ok(e instanceof TeleopNodeStartError, `a start error: ${String(e)}`);
-    assert.match(e.message, /speed/);
-    return true;
-  });
+  assert.throws(
+    () => new TeleopNode({ rcl: new FakeRcl(clock, [override("speed", -1)]), scheduler: clock }),
+    (e: unknown) => {
+      assert.ok(e instanceof TeleopNodeStartError, `a start error: ${String(e)}`);
+      assert.match(e.message, /speed/);
+      return true;
+    },
+  );
 });
 
 test("ros2 param set: speed and hold_s apply from the next key; a shorter hold cuts the move in progress short; a bad value is refused and changes nothing", async () => {
@@ -137,7 +144,14 @@ test("ros2 param set: speed and hold_s apply from the next key; a shorter hold c
   assert.deepEqual(s.fake.setParameters([override("speed", 0.5)]), [{ successful: true, reason: "" }]);
   assert.deepEqual(s.fake.setParameters([override("hold_s", 0.1)]), [{ successful: true, reason: "" }]);
   await s.clock.advanceBy(0.15);
-  assert.deepEqual(s.twists().map(s.v), [[1.15, 0, 0], [0, 0, 0]], "the move keyed before stopped 0.1 s after its key, not 0.4 s");
+  assert.deepEqual(
+    s.twists().map(s.v),
+    [
+      [1.15, 0, 0],
+      [0, 0, 0],
+    ],
+    "the move keyed before stopped 0.1 s after its key, not 0.4 s",
+  );
   s.tty.type("a");
   assert.deepEqual(s.v(s.twists().at(-1)!), [0, 0.5, 0], "the next key at the new speed");
   await s.clock.advanceBy(0.11);

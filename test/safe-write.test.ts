@@ -53,5 +53,8 @@ test("a target folder is refused when it holds anything, and accepted when missi
   await refuseNonEmptyTarget(path.join(dir, "empty"), "a bag");
   fs.writeFileSync(path.join(dir, "file"), "x");
   await assert.rejects(refuseNonEmptyTarget(path.join(dir, "file"), "a bag"), /file: already exists and is not a folder/);
-  await assert.rejects(refuseNonEmptyTarget(dir, "a bag"), (e: unknown) => e instanceof FileWriteError && /already holds 2 entries \(empty, file\); a bag is never written over/.test(e.message));
+  await assert.rejects(
+    refuseNonEmptyTarget(dir, "a bag"),
+    (e: unknown) => e instanceof FileWriteError && /already holds 2 entries \(empty, file\); a bag is never written over/.test(e.message),
+  );
 });

@@ -105,20 +105,23 @@ test("after an e-stop the robot accelerates from rest again", () => {
 });
 
 test("angular z is always 0, and an x-only model drives only x", () => {
-  const decoder = new ChunkDecoder({ ...parseManifest({ action_axes: ["linear_x"], chunk: 3 }), head: { kind: "continuous", denormalize: { kind: "scale", scale: [1] } } });
+  const decoder = new ChunkDecoder({
+    ...parseManifest({ action_axes: ["linear_x"], chunk: 3 }),
+    head: { kind: "continuous", denormalize: { kind: "scale", scale: [1] } },
+  });
   const chunk = decoder.decode(new Float32Array([0.5, 0.5, 0.7]), 1, 1);
   const s = new Safety({ ...LIMITS, max_accel: 0 });
   const c = s.command(0, { kind: "action", action: chunk.actions[2]!, chunk_stamp: chunk.stamp, step: 2 });
   assert.ok(Math.abs(c.linear_x - 0.7) < 1e-6, `${c.linear_x}`);
-  assert.deepEqual(
-    { y: c.linear_y, z: c.angular_z, stamp: c.chunk_stamp, step: c.step },
-    { y: 0, z: 0, stamp: 1, step: 2 },
-  );
+  assert.deepEqual({ y: c.linear_y, z: c.angular_z, stamp: c.chunk_stamp, step: c.step }, { y: 0, z: 0, stamp: 1, step: 2 });
   assert.throws(() => parseManifest({ action_axes: ["angular_z", "foo"] }), /neither linear_x nor linear_y/);
 });
 
 test("axes are found by name, not position", () => {
-  const decoder = new ChunkDecoder({ ...parseManifest({ action_axes: ["linear_y", "linear_x"], chunk: 1 }), head: { kind: "continuous", denormalize: { kind: "scale", scale: [1, 1] } } });
+  const decoder = new ChunkDecoder({
+    ...parseManifest({ action_axes: ["linear_y", "linear_x"], chunk: 1 }),
+    head: { kind: "continuous", denormalize: { kind: "scale", scale: [1, 1] } },
+  });
   const s = new Safety({ ...LIMITS, max_accel: 0 });
   const c = s.command(0, { kind: "action", action: decoder.decode(new Float32Array([0.2, 0.6]), 1, 0).actions[0]!, chunk_stamp: 0, step: 0 });
   close(c.linear_x, 0.6, 1e-7);
@@ -139,20 +142,30 @@ test("zero outputs are +0, so strict equality checks downstream hold", () => {
   const s = new Safety({ ...LIMITS, max_accel: 0 });
   s.command(0, act(-0.1, -0.1));
   const c = s.command(DT, { kind: "stop", reason: "no_action" });
-  assert.ok(Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0), "Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0)");
+  assert.ok(
+    Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0),
+    "Object.is(c.linear_x, 0) && Object.is(c.linear_y, 0) && Object.is(c.target_x, 0)",
+  );
 });
 
 test("discrete head: class ids read the manifest's table, denormalised; NaN logits make the chunk invalid", () => {
   const head: HeadSpec = {
     kind: "discrete",
-    classes: [{ name: "stop", action: [0, 0] }, { name: "forward", action: [1, 0] }, { name: "left", action: [0, 1] }],
+    classes: [
+      { name: "stop", action: [0, 0] },
+      { name: "forward", action: [1, 0] },
+      { name: "left", action: [0, 1] },
+    ],
     denormalize: { kind: "scale", scale: [0.5, 0.25] },
   };
   const decoder = new ChunkDecoder({ ...parseManifest({ chunk: 2 }), head });
   // Logits for two steps of three classes: step 0 says "forward", step 1 "left".
   const c = decoder.decode(new Float32Array([0, 5, 1, 0, 1, 5]), 1, 3);
   assert.deepEqual(c.classIds, [1, 2]);
-  assert.deepEqual(c.actions, [[0.5, 0], [0, 0.25]]);
+  assert.deepEqual(c.actions, [
+    [0.5, 0],
+    [0, 0.25],
+  ]);
   assert.equal(c.invalid, false);
   const s = new Safety({ ...LIMITS, max_accel: 0 });
   const cmd = s.command(0, { kind: "action", action: c.actions[1]!, chunk_stamp: 3, step: 1 });

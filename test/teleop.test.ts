@@ -20,7 +20,10 @@ test("the Mobile-VLA key map: every move key publishes components of +-1.15", ()
   assert.deepEqual(twist("r"), [0, 0, 1.15]);
   assert.deepEqual(twist("t"), [0, 0, -1.15]);
   assert.deepEqual(twist("W"), [1.15, 0, 0], "keys are case-insensitive like the collector's");
-  assert.ok(twist("d").every((v) => !Object.is(v, -0)), "no negative zero in a Twist");
+  assert.ok(
+    twist("d").every((v) => !Object.is(v, -0)),
+    "no negative zero in a Twist",
+  );
   assert.equal(Object.keys(MOVE_KEYS).length, 10);
   assert.deepEqual(keyAction(" "), { kind: "stop" });
   assert.deepEqual(keyAction("f"), { kind: "throttle", delta: -10 });

@@ -59,8 +59,16 @@ async function feature(session: ort.InferenceSession, pixels: Float32Array, ids:
   const S = TINY_IMAGE_SIZE;
   const out = await session.run({
     pixel_values: new ort.Tensor("float32", pixels, [1, 3, S, S]),
-    input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]),
-    attention_mask: new ort.Tensor("int64", BigInt64Array.from(mask, (v) => BigInt(v)), [1, mask.length]),
+    input_ids: new ort.Tensor(
+      "int64",
+      BigInt64Array.from(ids, (v) => BigInt(v)),
+      [1, ids.length],
+    ),
+    attention_mask: new ort.Tensor(
+      "int64",
+      BigInt64Array.from(mask, (v) => BigInt(v)),
+      [1, mask.length],
+    ),
   });
   const f = out.feature!;
   assert.deepEqual(f.dims, [1, TINY_FEATURE_DIM]);
@@ -88,14 +96,23 @@ test("the tiny tokenizer splits the Kosmos-2 prompt into whole-word pieces betwe
   assert.equal(enc.ids[1], tok.ids.grounding);
   assert.equal(enc.ids.at(-1), 2);
   assert.ok(!enc.ids.includes(tok.ids.unk), "the prompt has an <unk>");
-  assert.deepEqual(enc.attention_mask, enc.ids.map(() => 1));
-  assert.ok(enc.ids.every((id) => id < tok.vocabSize), "an id is outside the embedding table");
+  assert.deepEqual(
+    enc.attention_mask,
+    enc.ids.map(() => 1),
+  );
+  assert.ok(
+    enc.ids.every((id) => id < tok.vocabSize),
+    "an id is outside the embedding table",
+  );
   assert.ok(tok.vocabSize > 200 && tok.vocabSize < 1000, `vocab size ${tok.vocabSize}`);
 });
 
 test("the tiny tokenizer has XLM-R's special ids and Kosmos-2's image tokens", () => {
   const tok = buildTinyTokenizer();
-  assert.deepEqual(tok.tokenizer.model.vocab.slice(0, 4).map(([p]) => p), ["<s>", "<pad>", "</s>", "<unk>"]);
+  assert.deepEqual(
+    tok.tokenizer.model.vocab.slice(0, 4).map(([p]) => p),
+    ["<s>", "<pad>", "</s>", "<unk>"],
+  );
   assert.equal(tok.tokenizer.model.unk_id, 3);
   const t = tinyTokenizer();
   assert.equal(t.token_to_id("<image>"), tok.ids.image);
@@ -182,7 +199,10 @@ test("backbone: the feature follows the image, each token id and the attention m
   const ids = enc.ids;
   const mask = enc.attention_mask;
   const base = await feature(session, scene("left"), ids, mask);
-  assert.ok(base.every((v) => Number.isFinite(v) && Math.abs(v) < 1), "feature values must be finite tanh outputs");
+  assert.ok(
+    base.every((v) => Number.isFinite(v) && Math.abs(v) < 1),
+    "feature values must be finite tanh outputs",
+  );
   assert.deepEqual(await feature(session, scene("left"), ids, mask), base);
 
   const tol = 1e-3;
@@ -224,7 +244,10 @@ test("continuous head: shapes for every window size, causal, spread but not satu
   for (let w = 1; w <= W; w++) {
     const part = await runHead(session, feats, w);
     assert.deepEqual(part.dims, [1, w, 10, 2]);
-    assert.ok(maxAbsDiff(part.data as Float32Array, all.subarray(0, w * perPosition)) <= 1e-5, `window ${w} disagrees with the first ${w} positions of the full window`);
+    assert.ok(
+      maxAbsDiff(part.data as Float32Array, all.subarray(0, w * perPosition)) <= 1e-5,
+      `window ${w} disagrees with the first ${w} positions of the full window`,
+    );
   }
   // Causality's converse: a later frame changes only its own and later positions.
   const changed = feats.slice();
@@ -235,9 +258,15 @@ test("continuous head: shapes for every window size, causal, spread but not satu
 
   const mean = all.reduce((s, v) => s + v, 0) / all.length;
   const std = Math.sqrt(all.reduce((s, v) => s + (v - mean) ** 2, 0) / all.length);
-  assert.ok(all.every((v) => v > -1 && v < 1), "actions must lie in (-1, 1)");
+  assert.ok(
+    all.every((v) => v > -1 && v < 1),
+    "actions must lie in (-1, 1)",
+  );
   assert.ok(std > 0.05, `actions std ${std}`);
-  assert.ok(all.some((v) => Math.abs(v) < 0.9), "actions are saturated");
+  assert.ok(
+    all.some((v) => Math.abs(v) < 0.9),
+    "actions are saturated",
+  );
 });
 
 test("continuous head: different windows and different seeds give different chunks", async () => {
@@ -266,7 +295,10 @@ test("discrete head: logits [1, w, N, 9] and a class table of 8 directions plus 
   assert.deepEqual(manifest.head.classes, TINY_DISCRETE_CLASSES);
   assert.deepEqual(manifest.head.classes[0], { name: "stop", action: [0, 0] });
   assert.equal(new Set(manifest.head.classes.map((c) => c.action.join(","))).size, 9);
-  assert.ok(manifest.head.classes.every((c) => c.action.every((v) => v >= -1 && v <= 1)), "class actions must lie in [-1, 1]");
+  assert.ok(
+    manifest.head.classes.every((c) => c.action.every((v) => v >= -1 && v <= 1)),
+    "class actions must lie in [-1, 1]",
+  );
 
   const session = await ort.InferenceSession.create(path.join(dir, manifest.head_graph.file));
   assert.deepEqual(tensorMeta(session.outputMetadata), [{ name: "logits", type: "float32", shape: [1, "window", 3, 9] }]);

@@ -22,12 +22,32 @@ test("the template wraps the instruction and special tokens frame it, mask all o
   const tok = await PromptTokenizer.load(dir, spec({}));
   assert.equal(tok.prompt("go left"), "<grounding>An image of a robot go left");
   const t = tok.encode("Navigate to the gray basket on the left");
-  assert.deepEqual(t.tokens, ["<s>", "<grounding>", "▁An", "▁image", "▁of", "▁a", "▁robot", "▁Navigate", "▁to", "▁the", "▁gray", "▁basket", "▁on", "▁the", "▁left", "</s>"]);
+  assert.deepEqual(t.tokens, [
+    "<s>",
+    "<grounding>",
+    "▁An",
+    "▁image",
+    "▁of",
+    "▁a",
+    "▁robot",
+    "▁Navigate",
+    "▁to",
+    "▁the",
+    "▁gray",
+    "▁basket",
+    "▁on",
+    "▁the",
+    "▁left",
+    "</s>",
+  ]);
   assert.equal(t.length, 16);
   assert.equal(t.ids.length, 16);
   assert.equal(t.ids[0], 0n, "<s> is id 0 as in XLM-R");
   assert.equal(t.ids[15], 2n, "</s> is id 2 as in XLM-R");
-  assert.ok(t.mask.every((m) => m === 1n), "mask must be 1 on every real token");
+  assert.ok(
+    t.mask.every((m) => m === 1n),
+    "mask must be 1 on every real token",
+  );
   const bare = (await PromptTokenizer.load(dir, spec({ add_special_tokens: false }))).encode("Navigate to the gray basket on the left");
   assert.equal(bare.length, 14);
   assert.notEqual(bare.ids[0], 0n);

@@ -111,7 +111,10 @@ after(async () => {
 
 test("windowLoss is the mean Huber (delta 1) over W x N x 2, both branches, and null on NaN", () => {
   // W 1, N 2: labels of frames 0 and 1.
-  const labels: [number, number][] = [[1, -1], [0, 0.5]];
+  const labels: [number, number][] = [
+    [1, -1],
+    [0, 0.5],
+  ];
   const out = new Float32Array([0.5, 1, -0.25, 0.5]);
   // d = -0.5 (0.125), 2 (1.5), -0.25 (0.03125), 0 (0)
   const expected = (0.125 + 1.5 + 0.03125 + 0) / 4;
@@ -140,13 +143,20 @@ test("trainer_loss of an episode equals the head run by hand over every window s
   assert.ok(run.trainer?.applicable, "a continuous head must have a trainer score");
   const windows = run.trainer.windows;
   assert.equal(windows.length, acts.length - (W + N) + 1, "window count must be len - (W + N) + 1");
-  assert.deepEqual(windows.map((w) => w.start), [0, 1, 2, 3, 4, 5], "every window start 0 .. len - (W + N)");
+  assert.deepEqual(
+    windows.map((w) => w.start),
+    [0, 1, 2, 3, 4, 5],
+    "every window start 0 .. len - (W + N)",
+  );
   assert.equal(passes, acts.length, "each frame goes through the backbone exactly once for both scores");
   const ref = await referenceLosses(model, acts);
   windows.forEach((w, i) => {
     assert.ok(w.loss !== null && Math.abs(w.loss - ref[i]!) < 1e-9, `window ${i}: trainer ${w.loss} vs independent ${ref[i]}`);
   });
-  assert.ok(ref.every((l) => l > 0), "the reference losses should be non-trivial");
+  assert.ok(
+    ref.every((l) => l > 0),
+    "the reference losses should be non-trivial",
+  );
 });
 
 test("labels are clamped to [-1, 1]: key presses of 1.15 score exactly as 1.0", async () => {
@@ -158,7 +168,11 @@ test("labels are clamped to [-1, 1]: key presses of 1.15 score exactly as 1.0", 
   assert.equal(a.trainer.windows.length, 2, "19 frames with W + N = 18 give two windows");
   assert.deepEqual(a.trainer.windows, b.trainer.windows, "trainer loss with 1.15 labels must equal the loss with 1.0 labels");
   for (const c of a.chunks) for (const row of c.truth) for (const v of row) assert.ok(Math.abs(v) <= 1, `robot-style truth ${v} is not clamped`);
-  assert.deepEqual(a.chunks.map((c) => c.truth), b.chunks.map((c) => c.truth), "robot-style truth must be clamped the same way");
+  assert.deepEqual(
+    a.chunks.map((c) => c.truth),
+    b.chunks.map((c) => c.truth),
+    "robot-style truth must be clamped the same way",
+  );
 });
 
 test("an episode shorter than W + N gives no window and says so", async () => {
@@ -211,7 +225,11 @@ test("eval writes trainer_loss into report.json per model (window-weighted), and
   const flat = perEpisode.flat();
   assert.equal(s.windows, 1 + 4 + 0, "windows: 18 -> 1, 21 -> 4, 12 -> 0");
   assert.ok(Math.abs(s.mean! - mean(flat)) < 1e-9, `mean ${s.mean} must weigh each window equally (${mean(flat)})`);
-  assert.deepEqual(s.episodes.map((e) => e.windows), [1, 4, 0], "per-episode window counts, in source order");
+  assert.deepEqual(
+    s.episodes.map((e) => e.windows),
+    [1, 4, 0],
+    "per-episode window counts, in source order",
+  );
   s.episodes.forEach((e, i) => {
     if (perEpisode[i]!.length === 0) {
       assert.equal(e.mean, null, "an episode without windows has no mean");
@@ -235,11 +253,22 @@ test("eval writes trainer_loss into report.json per model (window-weighted), and
 
 test("a model that ran no episode has no trainer_loss entry and nothing is printed", () => {
   const run: RunSeries = {
-    model: "m", source: "bag.mcap", sourceKind: "bag", ticks: [{ t: 0, pred: [0, 0], truth: [0, 0] }], chunks: [],
-    latenciesMs: [], sampledFrames: 1, backboneRuns: 1, decodeErrors: 0,
+    model: "m",
+    source: "bag.mcap",
+    sourceKind: "bag",
+    ticks: [{ t: 0, pred: [0, 0], truth: [0, 0] }],
+    chunks: [],
+    latenciesMs: [],
+    sampledFrames: 1,
+    backboneRuns: 1,
+    decodeErrors: 0,
   };
   const report = buildReport([run], { generated: "2026-01-01T00:00:00.000Z" });
   assert.deepEqual(report.trainer_loss, {}, "bags have no trainer score");
-  assert.equal(report.comparison.rows.find((r) => r.key === "trainerLoss"), undefined, "no trainer row in a table without episodes");
+  assert.equal(
+    report.comparison.rows.find((r) => r.key === "trainerLoss"),
+    undefined,
+    "no trainer row in a table without episodes",
+  );
   assert.equal(formatTrainerLoss(report.trainer_loss), "", "no trainer lines under the table");
 });

@@ -99,10 +99,12 @@ test("a changed pixel fails preprocessing; a changed feature fails the backbone;
   assert.match(pixel.stdout, /FAIL preprocess \(raw frame -> pixels\):\n\s+max abs error 0\.01\d* > 1e-6; worst: frame 1 \(box\)/);
 
   // Instruction 1 is in no window, so only the backbone stages see this feature.
-  const feature = await verify(await corrupted("bad-feature", (g) => {
-    const f = g.features.find((x) => x.frame === 0 && x.instruction === 1)!;
-    f.data = bumpFloat(f.data, 5, 0.01);
-  }));
+  const feature = await verify(
+    await corrupted("bad-feature", (g) => {
+      const f = g.features.find((x) => x.frame === 0 && x.instruction === 1)!;
+      f.data = bumpFloat(f.data, 5, 0.01);
+    }),
+  );
   assert.equal(feature.code, 1, show(feature));
   assert.equal(result(feature, STAGES.backbone), "FAIL");
   assert.equal(result(feature, STAGES.backboneE2e), "FAIL");
@@ -147,10 +149,12 @@ test("no golden.json, a malformed one, or one for another model: exit 1 with a m
   assert.equal(bad.code, 1, show(bad));
   assert.match(bad.stderr, /golden\.json: tolerance\.feature: expected a positive number, got "tight"/);
 
-  const other = await verify(await corrupted("short-window", (g) => {
-    g.windows[0]!.frames.pop();
-    g.windows[0]!.outputs.pop();
-  }));
+  const other = await verify(
+    await corrupted("short-window", (g) => {
+      g.windows[0]!.frames.pop();
+      g.windows[0]!.outputs.pop();
+    }),
+  );
   assert.equal(other.code, 1, show(other));
   assert.match(other.stderr, /windows\[0\]\.frames: golden\.json has 7 frames but manifest\.json window says 8/);
 });
@@ -164,7 +168,10 @@ test("bad options are usage errors: exit 2", async () => {
 
 test("golden.json: every problem is named by its field", () => {
   const valid = {
-    format: "mobile-vla-golden", version: 1, generator: "g", tolerance: { pixels: 1e-6, feature: 1e-4, chunk: 1e-4 },
+    format: "mobile-vla-golden",
+    version: 1,
+    generator: "g",
+    tolerance: { pixels: 1e-6, feature: 1e-4, chunk: 1e-4 },
     frames: [{ name: "f", width: 2, height: 1, encoding: "bgr8", data: Buffer.from([1, 2, 3, 4, 5, 6]).toString("base64") }],
     instructions: [{ text: "go", prompt: "<grounding>go", ids: [0, 5, 2], mask: [1, 1, 1] }],
     pixels: [{ frame: 0, shape: [1, 3, 1, 2], data: encodeFloat32Base64(new Float32Array(6)) }],
@@ -201,7 +208,11 @@ test("golden.json: every problem is named by its field", () => {
       /^windows\[0\]\.frames\[1\]: expected an index into frames \(0\.\.0\), got 7$/,
       /^windows\[0\]\.outputs\[0\]\.w: expected a window length in 1\.\.2, got 3$/,
     ];
-    for (const re of expected) assert.ok(e.problems.some((p) => re.test(p)), `no problem matches ${re}:\n${e.problems.join("\n")}`);
+    for (const re of expected)
+      assert.ok(
+        e.problems.some((p) => re.test(p)),
+        `no problem matches ${re}:\n${e.problems.join("\n")}`,
+      );
     assert.match(e.message, /^x\/golden\.json: \d+ problems:/);
   }
   const nan = structuredClone(valid) as Record<string, any>;

@@ -102,33 +102,69 @@ test("wrong tensor names are reported per graph with the names the graph has", a
   });
   const { file, problems } = await problemsOf(dir);
   assert.match(file, /backbone\.onnx$/);
-  assert.ok(problems.some((p) => /^backbone\.inputs\.input_ids: the graph has no input "ids" \(it has: pixel_values, input_ids, attention_mask\)/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /^backbone\.output: the graph has no output "feat"/.test(p)), problems.join("\n"));
-  assert.ok(problems.some((p) => /graph input input_ids .* is not named in manifest\.backbone\.inputs/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /^backbone\.inputs\.input_ids: the graph has no input "ids" \(it has: pixel_values, input_ids, attention_mask\)/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /^backbone\.output: the graph has no output "feat"/.test(p)),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => /graph input input_ids .* is not named in manifest\.backbone\.inputs/.test(p)),
+    problems.join("\n"),
+  );
 });
 
 test("graphs without metadata: W, N, D and image size that disagree with the graphs' shapes are each named", async () => {
-  const dir = await variant("dims", (m) => {
-    m.feature_dim = 128;
-    m.chunk = 12;
-    m.image.width = 224;
-  }, bare);
+  const dir = await variant(
+    "dims",
+    (m) => {
+      m.feature_dim = 128;
+      m.chunk = 12;
+      m.image.width = 224;
+    },
+    bare,
+  );
   const b = await problemsOf(dir);
-  assert.ok(b.problems.some((p) => /^backbone\.inputs\.pixel_values pixel_values: dim 3 expected 224, got 32/.test(p)), b.problems.join("\n"));
-  assert.ok(b.problems.some((p) => /^feature_dim: manifest says 128 but output feature has last dim 64/.test(p)), b.problems.join("\n"));
+  assert.ok(
+    b.problems.some((p) => /^backbone\.inputs\.pixel_values pixel_values: dim 3 expected 224, got 32/.test(p)),
+    b.problems.join("\n"),
+  );
+  assert.ok(
+    b.problems.some((p) => /^feature_dim: manifest says 128 but output feature has last dim 64/.test(p)),
+    b.problems.join("\n"),
+  );
   const dir2 = await variant("chunk", (m) => (m.chunk = 12), bare);
   const h = await problemsOf(dir2);
   assert.match(h.file, /head\.onnx$/);
-  assert.ok(h.problems.some((p) => /^chunk: manifest says 12 but output actions has 10 steps/.test(p)), h.problems.join("\n"));
+  assert.ok(
+    h.problems.some((p) => /^chunk: manifest says 12 but output actions has 10 steps/.test(p)),
+    h.problems.join("\n"),
+  );
 });
 
 test("graphs without metadata: a discrete manifest on a continuous head is caught by the class count", async () => {
-  const dir = await variant("kind", (m) => {
-    m.head = { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }, { name: "left", action: [0, 1] }] };
-    m.head_graph.output = "actions";
-  }, bare);
+  const dir = await variant(
+    "kind",
+    (m) => {
+      m.head = {
+        kind: "discrete",
+        classes: [
+          { name: "stop", action: [0, 0] },
+          { name: "fwd", action: [1, 0] },
+          { name: "left", action: [0, 1] },
+        ],
+      };
+      m.head_graph.output = "actions";
+    },
+    bare,
+  );
   const { problems } = await problemsOf(dir);
-  assert.ok(problems.some((p) => /^head: manifest declares 3 classes but output actions has last dim 2/.test(p)), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => /^head: manifest declares 3 classes but output actions has last dim 2/.test(p)),
+    problems.join("\n"),
+  );
 });
 
 test("a missing graph file and an unavailable provider give clear errors", async () => {
@@ -136,7 +172,10 @@ test("a missing graph file and an unavailable provider give clear errors", async
   await assert.rejects(VlaModel.load(dir), /head_graph\.file: file .*nope\.onnx does not exist/);
   assert.ok(availableProviders().includes("cpu"), "cpu must always be available");
   if (!availableProviders().includes("cuda")) {
-    await assert.rejects(VlaModel.load(good, { runtime: { provider: "cuda" } }), /provider: cuda is not available .*offers: cpu.*npm rebuild onnxruntime-node/s);
+    await assert.rejects(
+      VlaModel.load(good, { runtime: { provider: "cuda" } }),
+      /provider: cuda is not available .*offers: cpu.*npm rebuild onnxruntime-node/s,
+    );
   }
 });
 
@@ -159,7 +198,13 @@ test("a hand-edited window, chunk, feature_dim or head kind is refused, naming t
     [
       "head kind",
       (m) => {
-        m.head = { kind: "discrete", classes: [{ name: "stop", action: [0, 0] }, { name: "fwd", action: [1, 0] }] };
+        m.head = {
+          kind: "discrete",
+          classes: [
+            { name: "stop", action: [0, 0] },
+            { name: "fwd", action: [1, 0] },
+          ],
+        };
         m.head_graph.output = "actions";
       },
       /^head\.kind: manifest\.json says discrete but head\.onnx metadata mobile_vla\.head_kind says continuous$/,
@@ -169,7 +214,10 @@ test("a hand-edited window, chunk, feature_dim or head kind is refused, naming t
     const dir = await variant(`meta-${name.replace(/ /g, "-")}`, edit);
     const { file, problems } = await problemsOf(dir);
     assert.match(file, /manifest\.json$/, `${name}: the error should name the manifest`);
-    assert.ok(problems.some((p) => expected.test(p)), `${name}: no problem matches ${expected}:\n${problems.join("\n")}`);
+    assert.ok(
+      problems.some((p) => expected.test(p)),
+      `${name}: no problem matches ${expected}:\n${problems.join("\n")}`,
+    );
   }
 });
 
@@ -189,7 +237,9 @@ test("the graphs' checkpoint hashes must agree with each other and with manifest
   for (const g of ["backbone.onnx", "head.onnx"]) await rewriteMetadata(path.join(agree, g), (m) => m.set("mobile_vla.checkpoint_sha256", shaA));
   const vsManifest = await problemsOf(agree);
   assert.ok(
-    vsManifest.problems.some((p) => p === `export.checkpoint_sha256: manifest.json says ${shaB} but head.onnx metadata mobile_vla.checkpoint_sha256 says ${shaA}`),
+    vsManifest.problems.some(
+      (p) => p === `export.checkpoint_sha256: manifest.json says ${shaB} but head.onnx metadata mobile_vla.checkpoint_sha256 says ${shaA}`,
+    ),
     vsManifest.problems.join("\n"),
   );
 
@@ -225,7 +275,10 @@ test("precision: int8 opens backbone.variants.int8; a folder without it fails na
   await assert.rejects(VlaModel.load(good, { precision: "int8" }), (e: unknown) => {
     assert.ok(e instanceof ManifestError, String(e));
     const text = `backbone.variants.int8: precision int8 was asked for but the model folder ${good} has no int8 backbone (it has: fp32)`;
-    assert.ok(e.problems.some((p) => p.startsWith(text)), e.message);
+    assert.ok(
+      e.problems.some((p) => p.startsWith(text)),
+      e.message,
+    );
     return true;
   });
 

@@ -78,7 +78,11 @@ async function readMetadata(dir: string): Promise<BagLayout> {
   if (Array.isArray(paths) && paths.length > 0) rel = paths.map(String);
   else if (Array.isArray(info["files"])) rel = info["files"].map((f) => String(obj(f)?.["path"] ?? ""));
   if (rel.length === 0) throw new BagError(path, "lists no files (relative_file_paths is empty)");
-  const isFile = (f: string): Promise<boolean> => stat(f).then((s) => s.isFile(), () => false);
+  const isFile = (f: string): Promise<boolean> =>
+    stat(f).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   const present: string[] = [];
   const warnings: string[] = [];
   // The same file listed twice (or under two spellings) would be read twice: every message doubled.
@@ -123,7 +127,13 @@ export async function layoutOf(path: string): Promise<BagLayout> {
     throw new BagError(path, `no such bag: ${errorText(err)}`, {}, { cause: err });
   }
   if (st.isDirectory()) {
-    if (await stat(join(path, "metadata.yaml")).then(() => true, () => false)) return readMetadata(path);
+    if (
+      await stat(join(path, "metadata.yaml")).then(
+        () => true,
+        () => false,
+      )
+    )
+      return readMetadata(path);
     // A bag whose recording crashed has no metadata.yaml; its files are still readable.
     const names = (await readdir(path)).filter((n) => storageOfExtension(n) !== undefined);
     if (names.length === 0) throw new BagError(path, "not a bag: no metadata.yaml and no .mcap or .db3 files");

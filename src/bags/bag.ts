@@ -33,9 +33,7 @@ interface BagMessageCommon {
  * A message of the bag: decoded, or with the reason it could not be. A bad
  * message does not end the stream; the consumer counts and skips it.
  */
-export type BagMessage =
-  | (BagMessageCommon & { message: DecodedMessage; error?: undefined })
-  | (BagMessageCommon & { message?: undefined; error: Error });
+export type BagMessage = (BagMessageCommon & { message: DecodedMessage; error?: undefined }) | (BagMessageCommon & { message?: undefined; error: Error });
 
 export interface LoadOptions {
   /**

@@ -33,7 +33,15 @@ export class BagDecoder {
 
   /** A message of the eager stream. */
   message(rec: RawBagRecord, file: string, index: number): BagMessage {
-    return this.decode(rec.schema, { topic: rec.topic, type: rec.schema.type, logTime: nsToSeconds(rec.logTimeNs), logTimeNs: rec.logTimeNs, data: rec.data, file, index });
+    return this.decode(rec.schema, {
+      topic: rec.topic,
+      type: rec.schema.type,
+      logTime: nsToSeconds(rec.logTimeNs),
+      logTimeNs: rec.logTimeNs,
+      data: rec.data,
+      file,
+      index,
+    });
   }
 
   /** A message of the lazy stream: read and decoded by load(). */

@@ -163,7 +163,9 @@ export class McapLazyReader {
     // A chunk's index is read when the merge reaches its start time.
     const pending = this.chunkIndexes
       .filter((c) => (endNs === undefined || c.messageStartTime <= endNs) && (startNs === undefined || c.messageEndTime >= startNs) && hasRelevant(c))
-      .sort((a, b) => (a.messageStartTime < b.messageStartTime ? -1 : a.messageStartTime > b.messageStartTime ? 1 : Number(a.chunkStartOffset - b.chunkStartOffset)));
+      .sort((a, b) =>
+        a.messageStartTime < b.messageStartTime ? -1 : a.messageStartTime > b.messageStartTime ? 1 : Number(a.chunkStartOffset - b.chunkStartOffset),
+      );
     const active: ChunkCursor[] = [];
     const before = (a: ChunkCursor, b: ChunkCursor): boolean => {
       const ta = a.entries[a.next]!.logTime;
@@ -188,7 +190,9 @@ export class McapLazyReader {
       if (head.next >= head.entries.length) active.splice(active.indexOf(head), 1);
       const ch = this.channels.get(entry.channelId);
       if (ch === undefined) {
-        throw new BagError(this.file, `message index of the chunk at byte ${head.chunk.index.chunkStartOffset} refers to unknown channel ${entry.channelId}`, { offset: head.chunk.index.chunkStartOffset });
+        throw new BagError(this.file, `message index of the chunk at byte ${head.chunk.index.chunkStartOffset} refers to unknown channel ${entry.channelId}`, {
+          offset: head.chunk.index.chunkStartOffset,
+        });
       }
       yield new McapLazyRecord(this, head.chunk, entry, entry.logTime, ch);
     }
@@ -334,7 +338,8 @@ export class McapLazyReader {
     const nameBytes = view.getUint32(CHUNK_CRC_AT + 4, true);
     const recordsAt = CHUNK_FIXED + nameBytes + 8;
     if (Number(at) + recordsAt !== chunk.recordsStart) throw bad("its compression name is not the index's");
-    if (BigInt(u64(view, recordsAt - 8)) !== index.compressedSize) throw bad(`records length ${u64(view, recordsAt - 8)} is not the indexed ${index.compressedSize}`);
+    if (BigInt(u64(view, recordsAt - 8)) !== index.compressedSize)
+      throw bad(`records length ${u64(view, recordsAt - 8)} is not the indexed ${index.compressedSize}`);
     return view.getUint32(CHUNK_CRC_AT, true);
   }
 

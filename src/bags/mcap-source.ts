@@ -11,14 +11,7 @@ import { FileReadable } from "./mcap-file.js";
 import { McapLazyReader, type LazyChannel } from "./mcap-lazy.js";
 import { describeBreak, scanMcap } from "./mcap-scan.js";
 import { errorText } from "../util/errors.js";
-import {
-  BagError,
-  type BagSource,
-  type LazyRawRecord,
-  type RawBagRecord,
-  type RecordFilter,
-  type SourceTopic,
-} from "./source.js";
+import { BagError, type BagSource, type LazyRawRecord, type RawBagRecord, type RecordFilter, type SourceTopic } from "./source.js";
 
 const utf8 = new TextDecoder();
 
@@ -103,7 +96,10 @@ export class McapSource implements BagSource {
     try {
       if (reader.chunkIndexes.length === 0 && (reader.statistics?.messageCount ?? 0n) > 0n) {
         // rosbag2's "fastwrite" preset writes no chunks; the indexed reader only reads chunks.
-        throw new BagError(file, "the file has messages but no chunk index (unchunked MCAP); rewrite it with `mcap convert` or `ros2 bag convert` to a chunked file");
+        throw new BagError(
+          file,
+          "the file has messages but no chunk index (unchunked MCAP); rewrite it with `mcap convert` or `ros2 bag convert` to a chunked file",
+        );
       }
       for (const chunk of reader.chunkIndexes) {
         if (chunk.compression !== "" && handlers[chunk.compression] === undefined) {

@@ -127,8 +127,19 @@ export class RosbagMcapWriter {
 
   static async create(dir: string, topics: WriterTopic[], options: BagWriterOptions = {}): Promise<RosbagMcapWriter> {
     await mkdir(dir, { recursive: true });
-    const name = options.name ?? (dir.split(/[\\/]/).filter((s) => s !== "").pop() ?? "bag");
-    return new RosbagMcapWriter(dir, name, topics.map((t) => ({ ...t, type: fullTypeName(t.type) })), options);
+    const name =
+      options.name ??
+      dir
+        .split(/[\\/]/)
+        .filter((s) => s !== "")
+        .pop() ??
+      "bag";
+    return new RosbagMcapWriter(
+      dir,
+      name,
+      topics.map((t) => ({ ...t, type: fullTypeName(t.type) })),
+      options,
+    );
   }
 
   private async openFile(startNs: bigint): Promise<OpenFile> {

@@ -29,9 +29,7 @@ export async function* merge<R extends { logTimeNs: bigint }>(
   sources: readonly BagSource[],
   open: (source: BagSource) => AsyncGenerator<R, void, undefined>,
 ): AsyncGenerator<Merged<R>, void, undefined> {
-  const pending = sources
-    .map((source, order) => ({ source, order }))
-    .sort((a, b) => cmpNs(a.source.startNs, b.source.startNs) || a.order - b.order);
+  const pending = sources.map((source, order) => ({ source, order })).sort((a, b) => cmpNs(a.source.startNs, b.source.startNs) || a.order - b.order);
   const active: Head<R>[] = [];
   const min = (): Head<R> | undefined => {
     let best: Head<R> | undefined;

@@ -13,14 +13,7 @@ import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
 import type { MessageSchema } from "../msgs/message-decoder.js";
-import {
-  BagError,
-  type BagSource,
-  type LazyRawRecord,
-  type RawBagRecord,
-  type RecordFilter,
-  type SourceTopic,
-} from "./source.js";
+import { BagError, type BagSource, type LazyRawRecord, type RawBagRecord, type RecordFilter, type SourceTopic } from "./source.js";
 import { errorText } from "../util/errors.js";
 
 type Database = BetterSqlite3.Database;
@@ -106,7 +99,8 @@ function scanMessages(db: Database): { readable: number; text: string } {
     }
     return { readable, text: `all ${readable} message rows are readable in storage order` };
   } catch (err) {
-    const upTo = lastId === undefined ? "no message row is readable" : `message rows are readable up to row id ${String(lastId)} (timestamp ${String(lastTs)} ns)`;
+    const upTo =
+      lastId === undefined ? "no message row is readable" : `message rows are readable up to row id ${String(lastId)} (timestamp ${String(lastTs)} ns)`;
     return { readable, text: `${upTo}, then: ${errorText(err)}` };
   }
 }
@@ -182,7 +176,9 @@ export class Db3Source implements BagSource {
         tables = new Set(rowsOf(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => String(r["name"])));
       } catch (err) {
         const hint = await diagnoseHeader(file);
-        throw new BagError(file, `not a readable sqlite3 database: ${errorText(err)}; ${hint.text}`, hint.offset === undefined ? {} : { offset: hint.offset }, { cause: err });
+        throw new BagError(file, `not a readable sqlite3 database: ${errorText(err)}; ${hint.text}`, hint.offset === undefined ? {} : { offset: hint.offset }, {
+          cause: err,
+        });
       }
       if (!tables.has("topics") || !tables.has("messages")) {
         throw new BagError(file, `not a rosbag2 sqlite3 bag: it needs tables topics and messages, found ${[...tables].join(", ") || "none"}`);
@@ -192,7 +188,12 @@ export class Db3Source implements BagSource {
       } catch (err) {
         if (err instanceof BagError) throw err;
         const scan = scanMessages(db);
-        throw new BagError(file, `cannot read the bag's tables (corrupt or truncated database): ${errorText(err)}; ${scan.text}`, { messageIndex: scan.readable }, { cause: err });
+        throw new BagError(
+          file,
+          `cannot read the bag's tables (corrupt or truncated database): ${errorText(err)}; ${scan.text}`,
+          { messageIndex: scan.readable },
+          { cause: err },
+        );
       }
     } finally {
       db.close();
@@ -216,9 +217,11 @@ export class Db3Source implements BagSource {
     let hi: bigint | undefined;
     let untimed = 0;
     for (const r of rowsOf(
-      db.prepare(
-        `SELECT topic_id, SUM(${TIMED}) AS timed, SUM(NOT ${TIMED}) AS untimed, MIN(CASE WHEN ${TIMED} THEN timestamp END) AS lo, MAX(CASE WHEN ${TIMED} THEN timestamp END) AS hi FROM messages GROUP BY topic_id`,
-      ).safeIntegers(true),
+      db
+        .prepare(
+          `SELECT topic_id, SUM(${TIMED}) AS timed, SUM(NOT ${TIMED}) AS untimed, MIN(CASE WHEN ${TIMED} THEN timestamp END) AS lo, MAX(CASE WHEN ${TIMED} THEN timestamp END) AS hi FROM messages GROUP BY topic_id`,
+        )
+        .safeIntegers(true),
     )) {
       const n = { timed: Number(toBig(r["timed"])), untimed: Number(toBig(r["untimed"])) };
       perTopic.set(Number(toBig(r["topic_id"])), n);
@@ -253,7 +256,9 @@ export class Db3Source implements BagSource {
     for (const [id, n] of perTopic) {
       if (nameOf.has(id)) continue;
       const rows = n.timed + n.untimed;
-      warnings.push(`${file}: ${rows} message row(s) have topic_id ${id}, which has no row in the topics table: without a type they cannot be decoded, and are skipped`);
+      warnings.push(
+        `${file}: ${rows} message row(s) have topic_id ${id}, which has no row in the topics table: without a type they cannot be decoded, and are skipped`,
+      );
     }
     if (untimed > 0) warnings.push(Db3Source.untimedWarning(file, db, untimed, nameOf));
     const count = topicRows.reduce((sum, t) => sum + (t.topic.count ?? 0), 0);
@@ -263,11 +268,20 @@ export class Db3Source implements BagSource {
   /** Names the rows whose timestamp is not an integer >= 0 (a few of them, with topic and value). */
   private static untimedWarning(file: string, db: Database, untimed: number, nameOf: Map<number, string>): string {
     const examples = rowsOf(
-      db.prepare(`SELECT id, topic_id, typeof(timestamp) AS kind, CAST(timestamp AS TEXT) AS value FROM messages WHERE NOT ${TIMED} ORDER BY id LIMIT ${UNTIMED_EXAMPLES}`).safeIntegers(true),
+      db
+        .prepare(
+          `SELECT id, topic_id, typeof(timestamp) AS kind, CAST(timestamp AS TEXT) AS value FROM messages WHERE NOT ${TIMED} ORDER BY id LIMIT ${UNTIMED_EXAMPLES}`,
+        )
+        .safeIntegers(true),
     ).map((r) => {
       const topic = nameOf.get(Number(toBig(r["topic_id"]))) ?? `topic_id ${String(r["topic_id"])}`;
       const kind = String(r["kind"]);
-      const value = kind === "null" ? "NULL" : kind === "integer" ? `${String(r["value"])} (negative)` : `${kind.toUpperCase()} ${JSON.stringify(String(r["value"]).slice(0, 40))}`;
+      const value =
+        kind === "null"
+          ? "NULL"
+          : kind === "integer"
+            ? `${String(r["value"])} (negative)`
+            : `${kind.toUpperCase()} ${JSON.stringify(String(r["value"]).slice(0, 40))}`;
       return `row ${String(r["id"])} on ${topic}: ${value}`;
     });
     const more = untimed > examples.length ? `, and ${untimed - examples.length} more` : "";
@@ -296,7 +310,10 @@ export class Db3Source implements BagSource {
       const sql = `SELECT id, topic_id, timestamp FROM messages${where} ORDER BY timestamp, id`;
       const rowsIt = ((): IterableIterator<unknown> => {
         try {
-          return order.prepare(sql).safeIntegers(true).iterate(...params);
+          return order
+            .prepare(sql)
+            .safeIntegers(true)
+            .iterate(...params);
         } catch (err) {
           throw new BagError(this.file, `cannot query messages: ${errorText(err)}`, { messageIndex: 0 }, { cause: err });
         }
@@ -343,7 +360,10 @@ export class Db3Source implements BagSource {
     let lastNs: bigint | undefined;
     try {
       try {
-        it = order.prepare(sql).safeIntegers(true).iterate(...params);
+        it = order
+          .prepare(sql)
+          .safeIntegers(true)
+          .iterate(...params);
       } catch (err) {
         throw new BagError(this.file, `cannot query messages: ${errorText(err)}`, { messageIndex: 0 }, { cause: err });
       }

@@ -97,7 +97,9 @@ export async function recordingSpan(path: string, sources: readonly BagSource[],
   const warnings = others.slice(0, DESCRIBED_PARTS).map((p) => describe(path, p, main));
   if (others.length > DESCRIBED_PARTS) {
     const rest = others.slice(DESCRIBED_PARTS);
-    warnings.push(`${path}: ${rest.length} more group(s) of ${rest.reduce((n, p) => n + p.count, 0)} message(s) lie over ${gapText(MAX_GAP_NS)} away from the recording; also left out.`);
+    warnings.push(
+      `${path}: ${rest.length} more group(s) of ${rest.reduce((n, p) => n + p.count, 0)} message(s) lie over ${gapText(MAX_GAP_NS)} away from the recording; also left out.`,
+    );
   }
   return { startNs: main.startNs, endNs: main.endNs, excluded, warnings };
 }

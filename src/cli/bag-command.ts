@@ -59,8 +59,14 @@ export function bagCommand(y: Argv): Argv {
         // An existing bag's metadata.yaml and data files would be written over.
         await refuseNonEmptyTarget(argv.out, "a sample bag");
         const r = await writeSampleBag(argv.out, {
-          durationS: argv.duration, width: argv.width, height: argv.height, rateHz: argv.rate,
-          encoding: argv.encoding, images: argv.images, instruction: argv.instruction, seed: argv.seed,
+          durationS: argv.duration,
+          width: argv.width,
+          height: argv.height,
+          rateHz: argv.rate,
+          encoding: argv.encoding,
+          images: argv.images,
+          instruction: argv.instruction,
+          seed: argv.seed,
         }).catch((e: unknown) => {
           // The writer's ENOSPC names no file; the bag folder at least.
           throw namedWriteError(argv.out, e, "writing the sample bag failed");

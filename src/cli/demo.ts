@@ -51,7 +51,8 @@ export async function runDemo(o: DemoOptions): Promise<EvaluateResult> {
     // A glimpse of what the robot would have been told, next to what the teleoperator did.
     write(`${first.model}'s cmd_vel on the bag, once a second (linear_x, linear_y) vs teleop:\n`);
     const fmt = (v: readonly number[]) => `(${v.map((x) => x.toFixed(2).padStart(5)).join(", ")})`;
-    for (const p of first.series.filter((_, i) => i % 20 === 0).slice(0, 12)) write(`  t=${p.t.toFixed(1).padStart(5)} s  ${fmt(p.pred)}  teleop ${fmt(p.truth)}\n`);
+    for (const p of first.series.filter((_, i) => i % 20 === 0).slice(0, 12))
+      write(`  t=${p.t.toFixed(1).padStart(5)} s  ${fmt(p.pred)}  teleop ${fmt(p.truth)}\n`);
     write("\n");
   }
   write(formatTable(result.report.comparison) + "\n");

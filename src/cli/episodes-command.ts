@@ -85,20 +85,37 @@ export function episodesCommand(y: Argv): Argv {
         a
           .option("bag", { type: "string", demandOption: true, describe: "rosbag2 directory, .mcap or .db3" })
           .option("out", { type: "string", demandOption: true, describe: "episode folder (created; existing episodes are never replaced)" })
-          .option("capture", { choices: ["on_action", "interval"] as const, default: "on_action" as const, describe: "on_action: one frame per teleop key press (the Mobile-VLA collector); interval: one frame every --capture-interval-s" })
+          .option("capture", {
+            choices: ["on_action", "interval"] as const,
+            default: "on_action" as const,
+            describe: "on_action: one frame per teleop key press (the Mobile-VLA collector); interval: one frame every --capture-interval-s",
+          })
           .option("capture-interval-s", { type: "number", default: 1, describe: "interval capture: seconds between frames" })
           .option("hold-s", { type: "number", default: TELEOP_HOLD_S, describe: "how long one teleop command stays in force (the base's auto-stop)" })
           .option("move-capture-delay-s", { type: "number", default: 0, describe: "on_action: wait this long after a move command before taking its frame" })
           .option("stop-capture-delay-s", { type: "number", default: 0.35, describe: "on_action: wait this long after a stop before taking its frame" })
           .option("min-frames", { type: "number", default: 2, describe: "episodes with fewer frames are discarded" })
-          .option("scenario", { type: "string", describe: 'scenario tags for the file names, e.g. "1box_hori_left_core_medium" (the trainer reads left/right from them)' })
+          .option("scenario", {
+            type: "string",
+            describe: 'scenario tags for the file names, e.g. "1box_hori_left_core_medium" (the trainer reads left/right from them)',
+          })
           .option("instruction", { type: "string", describe: "instruction attribute for episodes recorded before (or without) any instruction message" })
-          .option("channel-order", { choices: ["bgr", "rgb"] as const, default: "bgr" as const, describe: "channel order of the stored frames (bgr: as the reference data and the trained models)" })
+          .option("channel-order", {
+            choices: ["bgr", "rgb"] as const,
+            default: "bgr" as const,
+            describe: "channel order of the stored frames (bgr: as the reference data and the trained models)",
+          })
           .option("gzip", { type: "number", default: 4, describe: "gzip level 1..9 for the images (0 = off; the reference episodes are gzip-compressed)" })
-          .option("image-topic", { type: "string", describe: `camera topic, Image or CompressedImage (default ${BAG_TOPICS.image}, else the bag's only image topic)` })
+          .option("image-topic", {
+            type: "string",
+            describe: `camera topic, Image or CompressedImage (default ${BAG_TOPICS.image}, else the bag's only image topic)`,
+          })
           .option("cmd-vel-topic", { type: "string", describe: `teleop commands, Twist or TwistStamped (default ${BAG_TOPICS.cmdVel})` })
           .option("instruction-topic", { type: "string", describe: `std_msgs/String instructions (default ${BAG_TOPICS.instruction} when present)` })
-          .option("episode-topic", { type: "string", describe: `std_msgs/String start [scenario] / stop / discard (default ${BAG_TOPICS.episode} when present)` })
+          .option("episode-topic", {
+            type: "string",
+            describe: `std_msgs/String start [scenario] / stop / discard (default ${BAG_TOPICS.episode} when present)`,
+          })
           .check(problemsCheck((argv) => bag2episodesProblems(argv as unknown as Bag2EpisodesArgv))),
       async (argv) => {
         const { bagToEpisodes } = await import("../episodes/bag-to-episodes.js");

@@ -8,7 +8,16 @@ import { DEFAULT_CHUNK_OFFSET, chunkOffsetProblem, parseInstructionMap } from ".
 import { formatTrainerLoss } from "../eval/trainer-loss.js";
 import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { progressReporter } from "./progress.js";
-import { UsageError, emptyOptionProblems, instructionProblem, numberProblems, paramsProblems, policyOptions, problemsCheck, type NumberBound } from "./usage.js";
+import {
+  UsageError,
+  emptyOptionProblems,
+  instructionProblem,
+  numberProblems,
+  paramsProblems,
+  policyOptions,
+  problemsCheck,
+  type NumberBound,
+} from "./usage.js";
 
 /**
  * Longest virtual inference latency (s): a replay runs the clock that far past the
@@ -76,7 +85,10 @@ export function evalCommand(y: Argv): Argv {
         .option("episodes", { type: "string", array: true, default: [] as string[], describe: "folder of Mobile-VLA .h5 episodes, or one file (repeatable)" })
         .option("out", { type: "string", default: "out/eval", describe: "report folder" })
         .option("instruction", { type: "string", describe: "instruction when a bag has no instruction topic, or an episode none of its own" })
-        .option("instruction-map", { type: "string", describe: 'episodes: file-name word -> instruction, e.g. left="Navigate to the gray basket on the left",right=...' })
+        .option("instruction-map", {
+          type: "string",
+          describe: 'episodes: file-name word -> instruction, e.g. left="Navigate to the gray basket on the left",right=...',
+        })
         .option("image-topic", { type: "string", describe: "camera topic (default /camera/image_raw, else the bag's only image topic)" })
         .option("instruction-topic", { type: "string", describe: "std_msgs/String instruction topic (default /instruction)" })
         .option("cmd-vel-topic", { type: "string", describe: "teleop ground truth, Twist or TwistStamped (default /cmd_vel)" })
@@ -85,8 +97,10 @@ export function evalCommand(y: Argv): Argv {
         .option("latency", { type: "string", default: "0", describe: 'virtual inference latency in seconds, or "measured" (real time of each inference)' })
         .option("teleop-hold-s", { type: "number", default: TELEOP_HOLD_S, describe: "how long one teleop command stays in force (the base's auto-stop)" })
         .option("chunk-offset", {
-          type: "number", default: DEFAULT_CHUNK_OFFSET,
-          describe: "episodes, robot-style metrics: recorded action compared with the chunk's first step, relative to the newest frame (0: the action recorded with it, as training pairs them)",
+          type: "number",
+          default: DEFAULT_CHUNK_OFFSET,
+          describe:
+            "episodes, robot-style metrics: recorded action compared with the chunk's first step, relative to the newest frame (0: the action recorded with it, as training pairs them)",
         })
         .option("seed", { type: "number", default: 1, describe: "bootstrap seed" })
         // Policy parameters reach parseParams untyped; keeping them out of yargs' inferred type keeps the options above typed.

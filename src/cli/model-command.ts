@@ -43,8 +43,10 @@ const PROCESS_OUTPUT: CommandOutput = { stdout: (t) => process.stdout.write(t), 
  */
 export async function modelVerify(o: ModelVerifyOptions, out: CommandOutput = PROCESS_OUTPUT): Promise<number> {
   const usage: string[] = [];
-  if (o.precision !== undefined && !PRECISIONS.includes(o.precision)) usage.push(`--precision: expected one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(o.precision)}`);
-  if (o.provider !== undefined && !PROVIDERS.includes(o.provider)) usage.push(`--provider: expected one of ${PROVIDERS.join(", ")}, got ${JSON.stringify(o.provider)}`);
+  if (o.precision !== undefined && !PRECISIONS.includes(o.precision))
+    usage.push(`--precision: expected one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(o.precision)}`);
+  if (o.provider !== undefined && !PROVIDERS.includes(o.provider))
+    usage.push(`--provider: expected one of ${PROVIDERS.join(", ")}, got ${JSON.stringify(o.provider)}`);
   if (o.threads !== undefined) usage.push(...paramsProblems({ threads: o.threads }));
   if (usage.length) {
     out.stderr(`mobile-vla model verify: ${usage.join("; ")}\n`);
@@ -98,15 +100,23 @@ export function modelCommand(y: Argv): Argv {
             .option("head", { choices: ["continuous", "discrete"] as const, default: "continuous" as const })
             .option("seed", { type: "number", default: 1, describe: "weight seed (a different seed = a different model)" })
             .option("external-data", { type: "boolean", default: false, describe: "store backbone weights as ONNX external data (backbone.onnx.data)" })
-            .option("int8", { type: "boolean", default: false, describe: "also write an int8 backbone variant (backbone.int8.onnx; int8-rounded weights stored as float32)" })
+            .option("int8", {
+              type: "boolean",
+              default: false,
+              describe: "also write an int8 backbone variant (backbone.int8.onnx; int8-rounded weights stored as float32)",
+            })
             .check(problemsCheck((argv) => numberProblems(argv, { seed: { min: 0, max: 2 ** 32 - 1, integer: true } }))),
         async (argv) => {
           // A model folder is never written over: an existing model's files would be replaced.
           await refuseNonEmptyTarget(argv.dir, "a model");
-          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed, externalData: argv["external-data"], int8: argv.int8 }).catch((e: unknown) => {
-            throw namedWriteError(argv.dir, e, "writing the model failed");
-          });
-          process.stdout.write(`wrote ${argv.dir}: ${manifest.name} (W=${manifest.window}, N=${manifest.chunk}, D=${manifest.feature_dim}, ${manifest.head.kind} head)\n`);
+          const manifest = await makeTinyModel(argv.dir, { head: argv.head, seed: argv.seed, externalData: argv["external-data"], int8: argv.int8 }).catch(
+            (e: unknown) => {
+              throw namedWriteError(argv.dir, e, "writing the model failed");
+            },
+          );
+          process.stdout.write(
+            `wrote ${argv.dir}: ${manifest.name} (W=${manifest.window}, N=${manifest.chunk}, D=${manifest.feature_dim}, ${manifest.head.kind} head)\n`,
+          );
         },
       )
       .command(
@@ -115,7 +125,11 @@ export function modelCommand(y: Argv): Argv {
         (a) =>
           a
             .positional("dir", { type: "string", demandOption: true })
-            .option("precision", { choices: PRECISIONS, default: "fp32" as Precision, describe: "backbone graph to open: fp32 (backbone.file) or int8 (backbone.variants.int8)" })
+            .option("precision", {
+              choices: PRECISIONS,
+              default: "fp32" as Precision,
+              describe: "backbone graph to open: fp32 (backbone.file) or int8 (backbone.variants.int8)",
+            })
             .option("provider", { choices: PROVIDERS, default: "cpu" as Provider })
             .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" })
             .option("graph-optimization", { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization })
@@ -134,10 +148,17 @@ export function modelCommand(y: Argv): Argv {
           out.push(`precision: ${model.precision} (${model.backboneFile}); the folder has: ${backbonePrecisions(m).join(", ")}`);
           const quantization = await readFile(path.join(argv.dir, QUANTIZATION_FILE), "utf8").catch(() => null);
           if (quantization !== null) out.push(`${QUANTIZATION_FILE} (the exporter's int8 accuracy report):`, quantization.trimEnd());
-          out.push(`backbone (${model.backboneFile}) inputs:`, ...graphInputs(model.backbone).map(fmt), `backbone outputs:`, ...graphOutputs(model.backbone).map(fmt));
+          out.push(
+            `backbone (${model.backboneFile}) inputs:`,
+            ...graphInputs(model.backbone).map(fmt),
+            `backbone outputs:`,
+            ...graphOutputs(model.backbone).map(fmt),
+          );
           out.push(`head (${m.head_graph.file}) inputs:`, ...graphInputs(model.head).map(fmt), `head outputs:`, ...graphOutputs(model.head).map(fmt));
           out.push(`head window axis: ${model.headWindowDynamic ? "dynamic (window_fill grow is exact)" : `fixed at ${m.window}`}`);
-          out.push(`provider: ${model.runtime.provider}, threads: ${model.runtime.threads || "default"}, graph optimisation: ${model.runtime.graphOptimization}, load: ${loadMs.toFixed(0)} ms`);
+          out.push(
+            `provider: ${model.runtime.provider}, threads: ${model.runtime.threads || "default"}, graph optimisation: ${model.runtime.graphOptimization}, load: ${loadMs.toFixed(0)} ms`,
+          );
           const tokens = model.tokenizer.encode("go to the basket");
           out.push(`prompt "${model.tokenizer.prompt("go to the basket")}" -> ${tokens.length} tokens: ${tokens.tokens.join(" ")}`);
           const tokenWarning = instructionTokenWarning(m, tokens);
@@ -155,7 +176,9 @@ export function modelCommand(y: Argv): Argv {
             await model.runHead(feats, m.window);
             times.head!.push(performance.now() - t);
           }
-          out.push(`inference (first run includes warm-up): backbone ${times.backbone!.map((x) => x.toFixed(1)).join(" / ")} ms, head over W=${m.window}: ${times.head!.map((x) => x.toFixed(1)).join(" / ")} ms`);
+          out.push(
+            `inference (first run includes warm-up): backbone ${times.backbone!.map((x) => x.toFixed(1)).join(" / ")} ms, head over W=${m.window}: ${times.head!.map((x) => x.toFixed(1)).join(" / ")} ms`,
+          );
           const probe = await probeInstruction(model, new Preprocessor(m.image).runRaw(probeFrame()));
           out.push(...probeLines(probe, m.training?.prompt_tokens ?? []));
           process.stdout.write(out.join("\n") + "\n");
@@ -168,14 +191,22 @@ export function modelCommand(y: Argv): Argv {
         (a) =>
           a
             .positional("dir", { type: "string", demandOption: true })
-            .option("precision", { choices: PRECISIONS, default: "fp32" as Precision, describe: "backbone graph to verify: fp32 (golden.json's tolerance) or int8 (feature cosine >= 0.99, chunk error <= 0.05 vs fp32)" })
+            .option("precision", {
+              choices: PRECISIONS,
+              default: "fp32" as Precision,
+              describe: "backbone graph to verify: fp32 (golden.json's tolerance) or int8 (feature cosine >= 0.99, chunk error <= 0.05 vs fp32)",
+            })
             .option("provider", { choices: PROVIDERS, default: "cpu" as Provider })
             .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" })
             .option("graph-optimization", { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization })
             .check(threadsCheck),
         async (argv) => {
           process.exitCode = await modelVerify({
-            dir: argv.dir, precision: argv.precision, provider: argv.provider, threads: argv.threads, graphOptimization: argv["graph-optimization"],
+            dir: argv.dir,
+            precision: argv.precision,
+            provider: argv.provider,
+            threads: argv.threads,
+            graphOptimization: argv["graph-optimization"],
           });
         },
       )

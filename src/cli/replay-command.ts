@@ -42,7 +42,11 @@ export function replayCommand(y: Argv): Argv {
       process.stdout.write("t_s\tlinear_x\tlinear_y\treason\n");
       try {
         const run = await replayBag(argv.bag, {
-          model, modelName: argv.model, params, instruction: argv.instruction, latency: parseLatency(argv.latency),
+          model,
+          modelName: argv.model,
+          params,
+          instruction: argv.instruction,
+          latency: parseLatency(argv.latency),
           topics: { image: argv["image-topic"], cmdVel: argv["cmd-vel-topic"] },
           onCommand: (c) => {
             start ??= c.t;
@@ -52,7 +56,9 @@ export function replayCommand(y: Argv): Argv {
         });
         const o = run.outcome;
         const invalid = o ? `, ${o.invalidOutputs} invalid model outputs` : "";
-        process.stderr.write(`${run.ticks.length} ticks, ${run.sampledFrames} frames sampled, ${run.backboneRuns} backbone passes, ${run.decodeErrors} decode errors${invalid}\n`);
+        process.stderr.write(
+          `${run.ticks.length} ticks, ${run.sampledFrames} frames sampled, ${run.backboneRuns} backbone passes, ${run.decodeErrors} decode errors${invalid}\n`,
+        );
         // Commands that are all stops because nothing ever reached the model are no replay of the model.
         const noResult = noResultReason(run, { watchdogTimeoutS: params.watchdog_timeout_s });
         if (noResult) {

@@ -87,7 +87,9 @@ export class ChunkQueue {
    */
   push(chunk: ActionChunk): boolean {
     if (!(chunk.stepS > 0) || !Number.isFinite(chunk.stepS) || !Number.isFinite(chunk.stamp) || chunk.actions.length === 0) {
-      throw new RangeError(`ChunkQueue.push: a chunk needs a finite stamp, stepS > 0 and at least one step (stamp ${chunk.stamp}, stepS ${chunk.stepS}, ${chunk.actions.length} steps)`);
+      throw new RangeError(
+        `ChunkQueue.push: a chunk needs a finite stamp, stepS > 0 and at least one step (stamp ${chunk.stamp}, stepS ${chunk.stepS}, ${chunk.actions.length} steps)`,
+      );
     }
     const invalid = !chunkUsable(chunk);
     // Copied so a caller reusing its buffers cannot change what the robot will do.

@@ -14,9 +14,7 @@ export interface Timer {
 }
 
 /** How a piece of async work ended, in this clock's time. */
-export type Outcome<T> =
-  | { ok: true; value: T; startedAt: number; finishedAt: number }
-  | { ok: false; error: unknown; startedAt: number; finishedAt: number };
+export type Outcome<T> = { ok: true; value: T; startedAt: number; finishedAt: number } | { ok: false; error: unknown; startedAt: number; finishedAt: number };
 
 export interface Scheduler extends Clock {
   /** Calls fn once at time t; a time already past fires as soon as possible. */
@@ -55,13 +53,16 @@ export class WallScheduler implements Scheduler {
   }
 
   at(t: number, fn: () => void): Timer {
-    const h = setTimeout(() => {
-      try {
-        fn();
-      } catch (e) {
-        reportCallbackError("timer", e);
-      }
-    }, Math.max(0, (t - this.now()) * 1000));
+    const h = setTimeout(
+      () => {
+        try {
+          fn();
+        } catch (e) {
+          reportCallbackError("timer", e);
+        }
+      },
+      Math.max(0, (t - this.now()) * 1000),
+    );
     return { cancel: () => clearTimeout(h) };
   }
 
@@ -198,10 +199,12 @@ export class VirtualClock implements Scheduler {
     const realStart = performance.now();
     let settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
     let realS = 0;
-    const p = startTask(task).then(
-      (value) => void (settled = { ok: true, value }),
-      (error: unknown) => void (settled = { ok: false, error }),
-    ).then(() => void (realS = (performance.now() - realStart) / 1000));
+    const p = startTask(task)
+      .then(
+        (value) => void (settled = { ok: true, value }),
+        (error: unknown) => void (settled = { ok: false, error }),
+      )
+      .then(() => void (realS = (performance.now() - realStart) / 1000));
     const complete = (finishedAt: number) => async (): Promise<void> => {
       await p;
       const s = settled!;

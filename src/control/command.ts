@@ -5,19 +5,9 @@
  * Why a command has the value it has. "ok" means the policy's action, after the
  * safety limits; every other reason means the command was driven towards zero.
  */
-export type Reason =
-  | "ok"
-  | "no_action"
-  | "no_instruction"
-  | "estop"
-  | "stale_camera"
-  | "invalid_output"
-  | "policy_error"
-  | "shutdown";
+export type Reason = "ok" | "no_action" | "no_instruction" | "estop" | "stale_camera" | "invalid_output" | "policy_error" | "shutdown";
 
-export const REASONS: readonly Reason[] = [
-  "ok", "no_action", "no_instruction", "estop", "stale_camera", "invalid_output", "policy_error", "shutdown",
-];
+export const REASONS: readonly Reason[] = ["ok", "no_action", "no_instruction", "estop", "stale_camera", "invalid_output", "policy_error", "shutdown"];
 
 export type StopReason = Exclude<Reason, "ok">;
 

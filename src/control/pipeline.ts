@@ -28,8 +28,18 @@ export interface PipelineLogger {
 
 export type PipelineParams = Pick<
   PolicyParams,
-  | "instruction" | "frame_interval_s" | "control_rate_hz" | "aggregation" | "ensemble_k"
-  | "limit_mode" | "max_linear_x" | "max_linear_y" | "max_accel" | "max_decel" | "deadband" | "watchdog_timeout_s"
+  | "instruction"
+  | "frame_interval_s"
+  | "control_rate_hz"
+  | "aggregation"
+  | "ensemble_k"
+  | "limit_mode"
+  | "max_linear_x"
+  | "max_linear_y"
+  | "max_accel"
+  | "max_decel"
+  | "deadband"
+  | "watchdog_timeout_s"
 >;
 
 export interface PipelineOptions {
@@ -113,8 +123,14 @@ export class Pipeline {
   private lastCommand: Command | null = null;
   private idleWaiters: (() => void)[] = [];
   private readonly n = {
-    framesReceived: 0, framesSampled: 0, framesDropped: 0, inferenceRuns: 0, inferenceErrors: 0,
-    invalidOutputs: 0, chunksDiscarded: 0, chunksExpired: 0,
+    framesReceived: 0,
+    framesSampled: 0,
+    framesDropped: 0,
+    inferenceRuns: 0,
+    inferenceErrors: 0,
+    invalidOutputs: 0,
+    chunksDiscarded: 0,
+    chunksExpired: 0,
   };
 
   constructor(opts: PipelineOptions) {
@@ -337,7 +353,10 @@ export class Pipeline {
     this.busy = true;
     this.n.inferenceRuns++;
     const gen = this.generation;
-    this.scheduler.run(() => this.policy.step(frame), (o) => this.inferenceDone(o, frame, gen));
+    this.scheduler.run(
+      () => this.policy.step(frame),
+      (o) => this.inferenceDone(o, frame, gen),
+    );
   }
 
   private inferenceDone(o: Outcome<ActionChunk | null>, frame: StampedImage, gen: number): void {
@@ -354,7 +373,9 @@ export class Pipeline {
       this.policyFailed = true;
       if (worthLogging(this.n.inferenceErrors)) {
         this.log.error("policy step failed; the robot stops until a step succeeds", {
-          error: errorText(o.error), stamp: frame.stamp, count: this.n.inferenceErrors,
+          error: errorText(o.error),
+          stamp: frame.stamp,
+          count: this.n.inferenceErrors,
         });
       }
     } else {

@@ -28,14 +28,14 @@ export interface SafetyLimits {
 
 export type SafetyRequest =
   /** `action`: the target (linear_x, linear_y) in m/s; `chunk_stamp`/`step`: where it came from, for diagnostics. */
-  | { kind: "action"; action: readonly number[]; chunk_stamp: number; step: number }
-  | { kind: "stop"; reason: StopReason };
+  { kind: "action"; action: readonly number[]; chunk_stamp: number; step: number } | { kind: "stop"; reason: StopReason };
 
 /** Throws a RangeError naming the first limit Safety cannot work with (the parameter table refuses them earlier, with every reason). */
 function checkLimits(limits: SafetyLimits): void {
   if (!(limits.max_linear_x > 0) || !(limits.max_linear_y > 0)) throw new RangeError("Safety: max_linear_x and max_linear_y must be > 0");
   if (!(limits.control_rate_hz > 0)) throw new RangeError("Safety: control_rate_hz must be > 0");
-  if (limits.limit_mode !== "direction" && limits.limit_mode !== "per_axis") throw new RangeError(`Safety: limit_mode must be "direction" or "per_axis", got ${String(limits.limit_mode)}`);
+  if (limits.limit_mode !== "direction" && limits.limit_mode !== "per_axis")
+    throw new RangeError(`Safety: limit_mode must be "direction" or "per_axis", got ${String(limits.limit_mode)}`);
 }
 
 export class Safety {

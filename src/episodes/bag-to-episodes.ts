@@ -34,7 +34,10 @@ import { EpisodeError, EpisodeWriter } from "./episode-writer.js";
 export type BagToEpisodesTopics = Pick<WantedTopics, "image" | "cmdVel" | "instruction" | "episode">;
 
 /** The capture settings are the state machine's own: a bag converts exactly as the live recorder records. */
-type CaptureOptions = Pick<EpisodeStateOptions, "capture" | "captureIntervalS" | "holdS" | "moveCaptureDelayS" | "stopCaptureDelayS" | "minFrames" | "scenario">;
+type CaptureOptions = Pick<
+  EpisodeStateOptions,
+  "capture" | "captureIntervalS" | "holdS" | "moveCaptureDelayS" | "stopCaptureDelayS" | "minFrames" | "scenario"
+>;
 
 export interface BagToEpisodesOptions extends CaptureOptions {
   topics?: BagToEpisodesTopics;

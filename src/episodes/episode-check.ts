@@ -158,7 +158,9 @@ export function formatCheckReport(r: CheckReport): string {
   lines.push(`${r.dir}: ${r.episodes.length} episode(s), ${r.problems.length} problem(s)`);
   for (const e of r.episodes) {
     const range = e.actionMin.map((lo, j) => `${fmt(lo)}..${fmt(e.actionMax[j])}`).join(", ");
-    const events = Object.entries(e.eventTypes).map(([k, n]) => `${k} ${n}`).join(", ");
+    const events = Object.entries(e.eventTypes)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
     const parts = [
       path.basename(e.file),
       `${e.numFrames} frames`,

@@ -62,7 +62,10 @@ const WRITER_OPTION_NAMES: Readonly<WriterOptionNames> = { scenario: "scenario",
  * check behind EpisodeWriter.open, bag2episodes (before the bag is read) and the
  * recorder's parameters.
  */
-export function writerOptionProblems(o: Pick<EpisodeWriterOptions, "scenario" | "channelOrder" | "gzip" | "flushEvery">, names: Readonly<WriterOptionNames> = WRITER_OPTION_NAMES): string[] {
+export function writerOptionProblems(
+  o: Pick<EpisodeWriterOptions, "scenario" | "channelOrder" | "gzip" | "flushEvery">,
+  names: Readonly<WriterOptionNames> = WRITER_OPTION_NAMES,
+): string[] {
   const problems: string[] = [];
   if (o.scenario) {
     try {
@@ -93,9 +96,5 @@ export type BagToEpisodesOptionNames = CaptureOptionNames & WriterOptionNames;
  * and bagToEpisodes before the bag is opened, not once per episode.
  */
 export function bagToEpisodesOptionProblems(o: BagToEpisodesOptions, names?: Readonly<BagToEpisodesOptionNames>): string[] {
-  return [
-    ...captureOptionProblems(o, names),
-    ...writerOptionProblems({ scenario: o.scenario, channelOrder: o.channelOrder, gzip: o.gzip }, names),
-  ];
+  return [...captureOptionProblems(o, names), ...writerOptionProblems({ scenario: o.scenario, channelOrder: o.channelOrder, gzip: o.gzip }, names)];
 }
-

@@ -188,7 +188,11 @@ class H5Episode implements Episode {
     if (!Number.isInteger(i) || i < 0 || i >= this.numFrames) throw new RangeError(`${this.path}: frame ${i} is outside 0..${this.numFrames - 1}`);
     const data = guarded(() => this.images.slice([[i, i + 1]]));
     if (!(data instanceof Uint8Array) || data.length !== this.width * this.height * 3) {
-      throw new EpisodeFormatError(this.path, this.layout === "mobile_vla_2025" ? "images" : "observations/images", `frame ${i} could not be read as ${this.width}x${this.height}x3 bytes`);
+      throw new EpisodeFormatError(
+        this.path,
+        this.layout === "mobile_vla_2025" ? "images" : "observations/images",
+        `frame ${i} could not be read as ${this.width}x${this.height}x3 bytes`,
+      );
     }
     return { width: this.width, height: this.height, data, channelOrder: this.channelOrder };
   }

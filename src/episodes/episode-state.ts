@@ -199,7 +199,9 @@ export class EpisodeStateMachine {
     const problem = imageProblem(image)?.message ?? (image.kind === "raw" ? frameSizeProblem(image.width, image.height) : null);
     if (problem) {
       this.stats.skipped++;
-      this.onError(new EpisodeError("frame", `camera frame at t=${t.toFixed(3)}`, `skipped (${problem}); the capture it was due for goes to the next good frame`));
+      this.onError(
+        new EpisodeError("frame", `camera frame at t=${t.toFixed(3)}`, `skipped (${problem}); the capture it was due for goes to the next good frame`),
+      );
       return;
     }
     this.lastImage = { t, image, used: false };

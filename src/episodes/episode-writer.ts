@@ -101,7 +101,9 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** Why a frame of this size cannot be stored, or null (the one size rule, for the writer and the capture). */
 export function frameSizeProblem(width: number, height: number): string | null {
   const bytes = width * height * 3;
-  return bytes > MAX_FRAME_BYTES ? `${width}x${height}x3 = ${bytes} bytes is more than the ${MAX_FRAME_BYTES} bytes (256 MiB) one HDF5 chunk may hold here` : null;
+  return bytes > MAX_FRAME_BYTES
+    ? `${width}x${height}x3 = ${bytes} bytes is more than the ${MAX_FRAME_BYTES} bytes (256 MiB) one HDF5 chunk may hold here`
+    : null;
 }
 
 function gzipLevel(g: number | boolean | undefined): number | null {
@@ -178,7 +180,11 @@ export class EpisodeWriter {
       throw new EpisodeError("write", absDir, `cannot create the episode folder: ${(e as Error).message}`, { cause: e });
     }
     if (fs.existsSync(finalPath)) {
-      throw new EpisodeError("exists", finalPath, "already exists; episodes are never overwritten (start again a second later, or use another scenario name / output folder)");
+      throw new EpisodeError(
+        "exists",
+        finalPath,
+        "already exists; episodes are never overwritten (start again a second later, or use another scenario name / output folder)",
+      );
     }
     // Claiming the partial name with O_EXCL first makes two writers racing for one
     // name fail here instead of both writing into one file.
@@ -186,7 +192,11 @@ export class EpisodeWriter {
       fs.closeSync(fs.openSync(partialPath, "wx"));
     } catch (e) {
       if (errnoCode(e) === "EEXIST") {
-        throw new EpisodeError("exists", partialPath, "already exists: another recorder is writing this episode, or one crashed and left it (inspect or delete it)");
+        throw new EpisodeError(
+          "exists",
+          partialPath,
+          "already exists: another recorder is writing this episode, or one crashed and left it (inspect or delete it)",
+        );
       }
       throw new EpisodeError("write", partialPath, `cannot create: ${(e as Error).message}`, { cause: e });
     }
@@ -221,7 +231,12 @@ export class EpisodeWriter {
   }
 
   private fail(what: string, e: unknown): EpisodeError {
-    this.failure = new EpisodeError("write", this.partialPath, `${what} failed: ${(e as Error).message ?? String(e)}; the episode is lost, the partial file is kept for inspection`, { cause: e });
+    this.failure = new EpisodeError(
+      "write",
+      this.partialPath,
+      `${what} failed: ${(e as Error).message ?? String(e)}; the episode is lost, the partial file is kept for inspection`,
+      { cause: e },
+    );
     this.state = "failed";
     this.releaseHandle();
     return this.failure;
@@ -281,7 +296,8 @@ export class EpisodeWriter {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: size ${width}x${height} is not positive integers`);
     }
     const tooLarge = frameSizeProblem(width, height);
-    if (tooLarge) throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${tooLarge}; frame refused, the ${this.numFrames} frames so far are intact`);
+    if (tooLarge)
+      throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${tooLarge}; frame refused, the ${this.numFrames} frames so far are intact`);
     if (data.length !== width * height * 3) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: ${data.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`);
     }
@@ -293,7 +309,11 @@ export class EpisodeWriter {
       );
     }
     if (action.length !== 3 || !Array.from(action).every(Number.isFinite)) {
-      throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: action ${JSON.stringify(Array.from(action))} is not 3 finite numbers [linear_x, linear_y, angular_z]`);
+      throw new EpisodeError(
+        "frame",
+        this.partialPath,
+        `frame ${this.numFrames}: action ${JSON.stringify(Array.from(action))} is not 3 finite numbers [linear_x, linear_y, angular_z]`,
+      );
     }
     if (typeof eventType !== "string" || eventType.length === 0) {
       throw new EpisodeError("frame", this.partialPath, `frame ${this.numFrames}: event type must be a non-empty string`);
@@ -363,14 +383,21 @@ export class EpisodeWriter {
       fsyncPath(this.partialPath, "r+");
     } catch (e) {
       this.state = "failed";
-      this.failure = new EpisodeError("write", this.partialPath, `fsync failed: ${(e as Error).message}; the episode is kept only as this partial file`, { cause: e });
+      this.failure = new EpisodeError("write", this.partialPath, `fsync failed: ${(e as Error).message}; the episode is kept only as this partial file`, {
+        cause: e,
+      });
       throw this.failure;
     }
     try {
       fs.linkSync(this.partialPath, this.path);
     } catch (e) {
       const why = errnoCode(e) === "EEXIST" ? "appeared while recording; it was not overwritten" : `cannot be created: ${(e as Error).message}`;
-      this.failure = new EpisodeError(errnoCode(e) === "EEXIST" ? "exists" : "write", this.path, `${why}. The complete episode is kept as ${this.partialPath}`, { cause: e });
+      this.failure = new EpisodeError(
+        errnoCode(e) === "EEXIST" ? "exists" : "write",
+        this.path,
+        `${why}. The complete episode is kept as ${this.partialPath}`,
+        { cause: e },
+      );
       this.state = "failed";
       throw this.failure;
     }

@@ -54,9 +54,7 @@ export function checkAligned(a: RunSeries, b: RunSeries, opts: AlignOptions = DE
     // NaN truth on both sides is the same (missing) teleop, not a misalignment.
     const same = (d: number, p: number, q: number) => d <= opts.truthTolerance || (Number.isNaN(p) && Number.isNaN(q));
     if (!same(dx, ta.truth[0], tb.truth[0]) || !same(dy, ta.truth[1], tb.truth[1])) {
-      throw new Error(
-        `${where} disagree on the teleop command at tick ${i} (t = ${ta.t}): [${ta.truth.join(", ")}] vs [${tb.truth.join(", ")}]`,
-      );
+      throw new Error(`${where} disagree on the teleop command at tick ${i} (t = ${ta.t}): [${ta.truth.join(", ")}] vs [${tb.truth.join(", ")}]`);
     }
   }
 }

@@ -1,16 +1,7 @@
 // Comparison of models run over the same sources: pooled metric table with the
 // best value per row, and for the first model (A) against each other (B) the
 // difference B - A with a paired bootstrap CI and a verdict.
-import {
-  DEFAULT_ALIGN,
-  DEFAULT_BOOTSTRAP,
-  blockUnits,
-  checkAligned,
-  chooseScheme,
-  pairedBootstrap,
-  sourceUnits,
-  verdict,
-} from "./bootstrap.js";
+import { DEFAULT_ALIGN, DEFAULT_BOOTSTRAP, blockUnits, checkAligned, chooseScheme, pairedBootstrap, sourceUnits, verdict } from "./bootstrap.js";
 import type { AlignOptions, BootstrapOptions, PairedRuns } from "./bootstrap.js";
 import { DEFAULT_METRIC_PARAMS, METRICS, isAccuracyKey, metricValue, poolMetrics } from "./metrics.js";
 import type { AccuracyKey } from "./metrics.js";

@@ -19,7 +19,10 @@ export const DIRECTION_CLASSES: readonly DirectionName[] = DIRECTION_NAMES;
 export type DirectionClass = DirectionName;
 
 /** The teleop key of each class (REFERENCE.md, "Teleop"). */
-export const TELEOP_KEY: Readonly<Record<DirectionClass, string>> = Object.fromEntries(DIRECTIONS.map((d) => [d.name, d.key])) as Record<DirectionClass, string>;
+export const TELEOP_KEY: Readonly<Record<DirectionClass, string>> = Object.fromEntries(DIRECTIONS.map((d) => [d.name, d.key])) as Record<
+  DirectionClass,
+  string
+>;
 
 export function speed(v: Vec2): number {
   return Math.hypot(v[0], v[1]);

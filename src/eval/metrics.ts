@@ -2,14 +2,7 @@
 // (or chunk elements), kept as SumStats so that pooling runs and bootstrap
 // resampling are both just "add the sums of the chosen pieces" — the pooled value
 // is tick-weighted, never a mean of per-run means.
-import {
-  DEFAULT_COS_THRESHOLD,
-  DEFAULT_MOVE_THRESHOLD,
-  DIRECTION_CLASSES,
-  cosine,
-  directionClassIndex,
-  moves,
-} from "./direction.js";
+import { DEFAULT_COS_THRESHOLD, DEFAULT_MOVE_THRESHOLD, DIRECTION_CLASSES, cosine, directionClassIndex, moves } from "./direction.js";
 import { percentile } from "../util/percentile.js";
 import type { Better, ChunkSample, MetricKey, MetricParams, RunMetrics, RunSeries, Tick, TrainerWindow } from "./types.js";
 

@@ -52,9 +52,12 @@ export function buildReport(runs: readonly RunSeries[], opts: BuildReportOptions
  * NaN/Infinity become null, as JSON.stringify does.
  */
 export function reportToJson(report: EvalReport): string {
-  return JSON.stringify(report, null, 2).replace(/\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]/g, (_m, inner: string) =>
-    `[${inner.split(/,\s*/).join(", ")}]`,
-  ) + "\n";
+  return (
+    JSON.stringify(report, null, 2).replace(
+      /\[\s*((?:-?[\d.eE+-]+|null)(?:,\s*(?:-?[\d.eE+-]+|null))*)\s*\]/g,
+      (_m, inner: string) => `[${inner.split(/,\s*/).join(", ")}]`,
+    ) + "\n"
+  );
 }
 
 const esc = escapeXml;
@@ -88,10 +91,7 @@ function summaryTable(report: EvalReport): string {
   const head = [
     `<th class="l">metric</th><th class="l">better</th>`,
     ...c.models.map((m, i) => `<th style="border-bottom:3px solid ${modelColor(i)}">${esc(m)}</th>`),
-    ...c.pairs.map(
-      (p) =>
-        `<th>${esc(p.b)} &minus; ${esc(p.a)} [${Math.round(p.confidence * 100)}% CI]</th><th class="l">verdict</th>`,
-    ),
+    ...c.pairs.map((p) => `<th>${esc(p.b)} &minus; ${esc(p.a)} [${Math.round(p.confidence * 100)}% CI]</th><th class="l">verdict</th>`),
   ].join("");
   const rows = c.rows.map((row) => {
     const spec = metricSpec(row.key);
@@ -134,10 +134,7 @@ function sourceSection(report: EvalReport, source: string, kind: SourceKind): st
     .filter((m) => m.run !== undefined && m.run.series.length > 0)
     .map((m) => ({ name: m.name, color: m.color, ticks: m.run!.series }));
   const truth = truthFor(runs);
-  const svg =
-    models.length > 0 || truth.length > 0
-      ? commandPlotSvg({ title: `${kind}: ${source}`, models, truth })
-      : `<p class="meta">No ticks to plot.</p>`;
+  const svg = models.length > 0 || truth.length > 0 ? commandPlotSvg({ title: `${kind}: ${source}`, models, truth }) : `<p class="meta">No ticks to plot.</p>`;
   const errors = runs
     .filter((r) => r.error !== undefined)
     .map((r) => `<p class="err">${esc(r.model)} failed on this source: ${esc(r.error ?? "")}</p>`)
@@ -192,9 +189,7 @@ export function renderReportHtml(report: EvalReport, opts: HtmlOptions = {}): st
     xLabel: "error magnitude (command units)",
     series: errorSeries,
   });
-  const confusions = c.pooled
-    .map((p) => confusionSvg({ title: `${p.model}: direction classes`, matrix: p.metrics.confusion }))
-    .join("");
+  const confusions = c.pooled.map((p) => confusionSvg({ title: `${p.model}: direction classes`, matrix: p.metrics.confusion })).join("");
 
   const plotted = report.sources.slice(0, maxPlots);
   const sections = plotted.map((s) => sourceSection(report, s.source, s.kind)).join("");
@@ -208,9 +203,7 @@ export function renderReportHtml(report: EvalReport, opts: HtmlOptions = {}): st
           .map((e) => `<li><span class="src">${esc(e.source)}</span>: <span class="err">${esc(e.reason)}</span></li>`)
           .join("")}</ul>`
       : "";
-  const schemes = c.pairs
-    .map((p) => `<p class="meta">${esc(schemeDescription(p))}${p.note ? ` (${esc(p.note)})` : ""}</p>`)
-    .join("");
+  const schemes = c.pairs.map((p) => `<p class="meta">${esc(schemeDescription(p))}${p.note ? ` (${esc(p.note)})` : ""}</p>`).join("");
 
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -21,8 +21,7 @@ export const DEFAULT_PNG_SIZE = { width: 1200, height: 720 } as const;
 export function mainPlotSvg(report: EvalReport, opts: PngOptions = {}): string {
   const width = opts.width ?? DEFAULT_PNG_SIZE.width;
   const height = opts.height ?? DEFAULT_PNG_SIZE.height;
-  const first =
-    report.sources.find((s) => report.runs.some((r) => r.source === s.source && r.series.length > 0)) ?? report.sources[0];
+  const first = report.sources.find((s) => report.runs.some((r) => r.source === s.source && r.series.length > 0)) ?? report.sources[0];
   const runs = first ? report.runs.filter((r) => r.source === first.source) : [];
   const models = report.models
     .map((name, i) => ({ name, color: modelColor(i), ticks: runs.find((r) => r.model === name)?.series ?? [] }))

@@ -29,7 +29,8 @@ export function noResultReason(run: RunSeries, ctx: VerdictContext = {}): string
       return `${never}: no camera frame reached the model (0 frames received${undecodable})`;
     }
     if (o.steps === 0) {
-      if (!o.instructed) return `${never}: no instruction (every instruction was empty, and none was given with --instruction); ${o.framesReceived} frame(s) received`;
+      if (!o.instructed)
+        return `${never}: no instruction (every instruction was empty, and none was given with --instruction); ${o.framesReceived} frame(s) received`;
       const watchdog = ctx.watchdogTimeoutS !== undefined ? ` (${ctx.watchdogTimeoutS} s)` : "";
       return (
         `${never}: none of the ${o.framesReceived} frame(s) received was given to the model, each was older than watchdog_timeout_s${watchdog} ` +
@@ -40,7 +41,8 @@ export function noResultReason(run: RunSeries, ctx: VerdictContext = {}): string
     if (o.invalidOutputs > 0 && o.invalidOutputs + o.decodeErrors === o.steps) {
       return `${never}: every model output was NaN/Inf (${o.invalidOutputs} of ${o.steps} step(s); ${o.decodeErrors} undecodable)${firstError(run)}`;
     }
-    if (o.decodeErrors + o.invalidOutputs + o.otherErrors === 0) return `${never} in ${o.steps} step(s): the window never held enough frames (window_fill wait?)`;
+    if (o.decodeErrors + o.invalidOutputs + o.otherErrors === 0)
+      return `${never} in ${o.steps} step(s): the window never held enough frames (window_fill wait?)`;
     return `${never} in ${o.steps} step(s): ${o.decodeErrors} undecodable, ${o.invalidOutputs} NaN/Inf, ${o.otherErrors} failed${firstError(run)}`;
   }
   if (run.ticks.length > 0 && run.ticks.every((t) => !isFiniteVec(t.pred) || !isFiniteVec(t.truth))) {

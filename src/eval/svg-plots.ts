@@ -187,9 +187,7 @@ export function commandPlotSvg(opts: CommandPlotOptions): string {
     parts.push(`<g>`);
     for (const v of niceTicks(vmin, vmax, 7)) {
       const y = yOf(v);
-      parts.push(
-        `<line x1="${left}" y1="${fmt(y)}" x2="${left + plotW}" y2="${fmt(y)}" stroke="${v === 0 ? "#888" : "#e3e3e3"}" stroke-width="1"/>`,
-      );
+      parts.push(`<line x1="${left}" y1="${fmt(y)}" x2="${left + plotW}" y2="${fmt(y)}" stroke="${v === 0 ? "#888" : "#e3e3e3"}" stroke-width="1"/>`);
       parts.push(text(left - 8, y + 4, tickLabel(v), `text-anchor="end" fill="#444" font-size="11"`));
     }
     for (const v of niceTicks(0, span, 10)) {
@@ -198,9 +196,7 @@ export function commandPlotSvg(opts: CommandPlotOptions): string {
       parts.push(text(x, y0 + panelH + 16, tickLabel(v), `text-anchor="middle" fill="#444" font-size="11"`));
     }
     parts.push(`<rect x="${left}" y="${fmt(y0)}" width="${plotW}" height="${fmt(panelH)}" fill="none" stroke="#999"/>`);
-    parts.push(
-      text(18, y0 + panelH / 2, name, `transform="rotate(-90 18 ${fmt(y0 + panelH / 2)})" text-anchor="middle" fill="#222" font-size="13"`),
-    );
+    parts.push(text(18, y0 + panelH / 2, name, `transform="rotate(-90 18 ${fmt(y0 + panelH / 2)})" text-anchor="middle" fill="#222" font-size="13"`));
     const line = (ticks: readonly Tick[], get: (k: Tick) => number, color: string, w: number, opacity: number) => {
       const pts = downsampleMinMax(
         ticks.map((k) => [k.t, get(k)] as const),
@@ -208,9 +204,7 @@ export function commandPlotSvg(opts: CommandPlotOptions): string {
       );
       if (pts.length === 0) return;
       const d = pts.map(([t, v]) => `${fmt(xOf(t))},${fmt(yOf(v))}`).join(" ");
-      parts.push(
-        `<polyline points="${d}" fill="none" stroke="${color}" stroke-width="${w}" stroke-opacity="${opacity}" stroke-linejoin="round"/>`,
-      );
+      parts.push(`<polyline points="${d}" fill="none" stroke="${color}" stroke-width="${w}" stroke-opacity="${opacity}" stroke-linejoin="round"/>`);
     };
     // Truth last: it is piecewise constant and thin enough not to hide the models, while
     // noisy predictions drawn over it would hide it.
@@ -294,9 +288,7 @@ export function histogramSvg(opts: HistogramOptions): string {
       pts.push(`${fmt(xOf(b * binW))},${fmt(yOf(f))}`, `${fmt(xOf((b + 1) * binW))},${fmt(yOf(f))}`);
     });
     pts.push(`${fmt(xOf(xmax))},${fmt(yOf(0))}`);
-    parts.push(
-      `<polygon points="${pts.join(" ")}" fill="${color}" fill-opacity="0.18" stroke="${color}" stroke-width="1.6" stroke-linejoin="round"/>`,
-    );
+    parts.push(`<polygon points="${pts.join(" ")}" fill="${color}" fill-opacity="0.18" stroke="${color}" stroke-width="1.6" stroke-linejoin="round"/>`);
   });
   parts.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   parts.push(text(left + plotW / 2, height - 8, opts.xLabel, `text-anchor="middle" fill="#222"`));
@@ -343,9 +335,7 @@ export function confusionSvg(opts: ConfusionOptions): string {
   const parts: string[] = [svgOpen(width, height, opts.title)];
   parts.push(text(10, 20, ellipsizeStart(opts.title, 60), `font-size="14" font-weight="bold" fill="#222"`));
   parts.push(text(left + (k * cell) / 2, 40, "predicted", `text-anchor="middle" fill="#222"`));
-  parts.push(
-    text(14, top + (k * cell) / 2, "teleop (truth)", `transform="rotate(-90 14 ${fmt(top + (k * cell) / 2)})" text-anchor="middle" fill="#222"`),
-  );
+  parts.push(text(14, top + (k * cell) / 2, "teleop (truth)", `transform="rotate(-90 14 ${fmt(top + (k * cell) / 2)})" text-anchor="middle" fill="#222"`));
   for (let i = 0; i < k; i++) {
     const cx = left + i * cell + cell / 2;
     parts.push(text(cx, top - 8, classLabel(i), `transform="rotate(-50 ${fmt(cx)} ${top - 8})" fill="#333" font-size="11"`));

@@ -44,10 +44,7 @@ export function printable(s: string): string {
 
 export function schemeDescription(pair: PairComparison): string {
   const pct = Math.round(pair.confidence * 100);
-  const units =
-    pair.scheme === "sources"
-      ? `${pair.units} sources resampled`
-      : `${pair.units} contiguous ${pair.blockSeconds} s blocks resampled`;
+  const units = pair.scheme === "sources" ? `${pair.units} sources resampled` : `${pair.units} contiguous ${pair.blockSeconds} s blocks resampled`;
   return `${pct}% paired bootstrap CI of ${printable(pair.b)} - ${printable(pair.a)}: ${units}, ${pair.replicates} replicates, seed ${pair.seed}`;
 }
 

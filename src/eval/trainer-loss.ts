@@ -64,7 +64,9 @@ export function formatTrainerLoss(summaries: Readonly<Record<string, TrainerLoss
     );
     if (s.episodes.length <= MAX_PRINTED_EPISODES) {
       for (const e of s.episodes) {
-        lines.push(`  ${formatValue(e.mean, DIGITS).padStart(7)}  ${String(e.windows).padStart(4)} window(s)  ${printable(e.source)}${e.note ? `  (${e.note})` : ""}`);
+        lines.push(
+          `  ${formatValue(e.mean, DIGITS).padStart(7)}  ${String(e.windows).padStart(4)} window(s)  ${printable(e.source)}${e.note ? `  (${e.note})` : ""}`,
+        );
       }
     } else {
       lines.push(`  per-episode values: report.json trainer_loss[${JSON.stringify(printable(model))}].episodes and report.html`);

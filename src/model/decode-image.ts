@@ -134,22 +134,24 @@ export function compressedKind(format: string): "jpeg" | "png" | null {
 export async function decodeCompressedRgb(img: CompressedImageMessage): Promise<PackedImage> {
   const kind = compressedKind(img.format);
   if (!kind) {
-    throw new ImageError("format", `${JSON.stringify(img.format)} is not supported; expected a format naming jpeg, jpg or png (e.g. "jpeg", "bgr8; jpeg compressed bgr8")`);
+    throw new ImageError(
+      "format",
+      `${JSON.stringify(img.format)} is not supported; expected a format naming jpeg, jpg or png (e.g. "jpeg", "bgr8; jpeg compressed bgr8")`,
+    );
   }
   if (img.data.length === 0) throw new ImageError("data", `0 bytes; expected a ${kind} file`);
   // The same acceptance as imageProblem, which the episode capture checks frames
   // with: eval and bag2episodes take exactly the same compressed frames.
   if (!contentKind(img.data)) {
-    throw new ImageError("data", `cannot decode ${img.data.length} bytes as ${kind} (format ${JSON.stringify(img.format)}): they start like neither a jpeg nor a png file`);
+    throw new ImageError(
+      "data",
+      `cannot decode ${img.data.length} bytes as ${kind} (format ${JSON.stringify(img.format)}): they start like neither a jpeg nor a png file`,
+    );
   }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     // toColourspace("srgb") turns grey into 3 channels and 16-bit PNGs into 8 bits.
-    decoded = await sharp(img.data, { failOn: "error" })
-      .removeAlpha()
-      .toColourspace("srgb")
-      .raw({ depth: "uchar" })
-      .toBuffer({ resolveWithObject: true });
+    decoded = await sharp(img.data, { failOn: "error" }).removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new ImageError("data", `cannot decode ${img.data.length} bytes as ${kind} (format ${JSON.stringify(img.format)}): ${(e as Error).message}`);
   }

@@ -258,7 +258,10 @@ export async function loadGolden(dir: string): Promise<Golden> {
     text = await readFile(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new GoldenError(dir, ["no golden.json: verification needs the exporter's golden vectors (write the folder with the exporter, which computes them with the training code's own forward)"]);
+    if (code === "ENOENT")
+      throw new GoldenError(dir, [
+        "no golden.json: verification needs the exporter's golden vectors (write the folder with the exporter, which computes them with the training code's own forward)",
+      ]);
     throw new GoldenError(file, [`cannot read (${code ?? String(e)})`]);
   }
   let json: Json;

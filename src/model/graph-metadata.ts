@@ -80,12 +80,14 @@ export async function checkGraphMetadata(dir: string, m: Manifest, graphs: Graph
     }
     const version = meta.get(META_KEYS.exporterVersion);
     const mVersion = m.export?.exporter_version;
-    if (version !== undefined && mVersion !== undefined && version !== mVersion) problems.push(said("export.exporter_version", mVersion, META_KEYS.exporterVersion, version));
+    if (version !== undefined && mVersion !== undefined && version !== mVersion)
+      problems.push(said("export.exporter_version", mVersion, META_KEYS.exporterVersion, version));
     const sha = meta.get(META_KEYS.checkpointSha256);
     if (sha !== undefined) {
       shas.push({ file: g.file, sha });
       const mSha = m.export?.checkpoint_sha256;
-      if (mSha !== undefined && sha.toLowerCase() !== mSha.toLowerCase()) problems.push(said("export.checkpoint_sha256", mSha, META_KEYS.checkpointSha256, sha));
+      if (mSha !== undefined && sha.toLowerCase() !== mSha.toLowerCase())
+        problems.push(said("export.checkpoint_sha256", mSha, META_KEYS.checkpointSha256, sha));
     }
   });
   // Graphs exported from different checkpoints would each load and run, and together mean nothing.
@@ -93,7 +95,9 @@ export async function checkGraphMetadata(dir: string, m: Manifest, graphs: Graph
     const a = shas[0]!;
     const b = shas[i]!;
     if (a.sha.toLowerCase() !== b.sha.toLowerCase()) {
-      problems.push(`checkpoint: ${a.file} metadata ${META_KEYS.checkpointSha256} says ${a.sha} but ${b.file} says ${b.sha}; the graphs come from different checkpoints`);
+      problems.push(
+        `checkpoint: ${a.file} metadata ${META_KEYS.checkpointSha256} says ${a.sha} but ${b.file} says ${b.sha}; the graphs come from different checkpoints`,
+      );
     }
   }
   if (problems.length) throw new ManifestError(path.join(dir, MANIFEST_FILE), problems);

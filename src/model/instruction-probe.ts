@@ -142,26 +142,35 @@ export async function probeInstruction(model: ProbeModel, pixels: Float32Array, 
 function verdict(base: string, n: number, same: ProbeVariant | null, other: ProbeVariant | null, words: boolean | null, length: boolean | null): string {
   const d = (v: ProbeVariant) => `difference ${fmtDifference(v.difference)}`;
   if (same === null) {
-    return `No instruction with other words but the same token count (${n}) as "${base}" was found, so whether the words matter was not measured` +
-      (other ? `; its length (token count) changes the feature by ${fmtDifference(other.difference)}.` : ".");
+    return (
+      `No instruction with other words but the same token count (${n}) as "${base}" was found, so whether the words matter was not measured` +
+      (other ? `; its length (token count) changes the feature by ${fmtDifference(other.difference)}.` : ".")
+    );
   }
   if (words) {
-    return `The instruction's words DO change this model's feature ("${base}" vs "${same.text}", both ${n} tokens: ${d(same)})` +
-      (other ? `; its length changes it too (${d(other)}).` : ".");
+    return (
+      `The instruction's words DO change this model's feature ("${base}" vs "${same.text}", both ${n} tokens: ${d(same)})` +
+      (other ? `; its length changes it too (${d(other)}).` : ".")
+    );
   }
   if (other && length === false) {
     return `Neither the instruction's words (${d(same)}) nor its length (${d(other)}) change this model's feature: it does not hear the instruction at all.`;
   }
   const cannotHear = isLeftRight(base, same.text) ? "'left' vs 'right'" : `"${base}" from "${same.text}"`;
-  return `The instruction's words do NOT change this model's feature (${d(same)}); ` +
+  return (
+    `The instruction's words do NOT change this model's feature (${d(same)}); ` +
     (other ? `only its length (token count) does (${d(other)}). ` : "(its length could not be varied). ") +
-    `This model cannot hear ${cannotHear}: it will act the same for any instruction of ${n} tokens.`;
+    `This model cannot hear ${cannotHear}: it will act the same for any instruction of ${n} tokens.`
+  );
 }
 
 /** The probe as printed by `model verify` and `model inspect`. */
 export function probeLines(p: InstructionProbe, trainedCounts: readonly number[] = []): string[] {
   const row = (label: string, v: ProbeVariant) => `  ${label} "${v.text}" (${v.tokens} tokens): max |feature difference| ${fmtDifference(v.difference)}`;
-  const lines = [`instruction probe (backbone on one frame; prompt token counts include the template and special tokens):`, `  base        "${p.base.text}" (${p.base.tokens} tokens)`];
+  const lines = [
+    `instruction probe (backbone on one frame; prompt token counts include the template and special tokens):`,
+    `  base        "${p.base.text}" (${p.base.tokens} tokens)`,
+  ];
   lines.push(p.sameCount ? row("same count ", p.sameCount) : `  same count  none found among the candidates`);
   lines.push(p.otherCount ? row("other count", p.otherCount) : `  other count none found among the candidates`);
   if (trainedCounts.length) lines.push(`  trained on prompts of ${countList(trainedCounts)} tokens (manifest training.prompt_tokens)`);

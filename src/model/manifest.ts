@@ -34,8 +34,12 @@ export const MANIFEST_BOUNDS = {
 };
 
 const object = <S extends z.ZodRawShape>(shape: S) => z.object(shape, expected("an object"));
-const finiteNumbers = (what: string) => z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x)), expected(what));
-const triple = z.custom<[number, number, number]>((v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x)), expected("3 finite numbers or null"));
+const finiteNumbers = (what: string) =>
+  z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x)), expected(what));
+const triple = z.custom<[number, number, number]>(
+  (v) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x)),
+  expected("3 finite numbers or null"),
+);
 
 const IMAGE = object({
   /** Channel order the backbone expects in its pixel tensor. */
@@ -52,7 +56,8 @@ const IMAGE = object({
   mean: triple.nullable().default(null),
   std: triple.nullable().default(null),
 }).superRefine((img, ctx) => {
-  if (Array.isArray(img.std) && img.std.some((s) => !(s > 0))) ctx.addIssue({ code: "custom", path: ["std"], message: `expected positive values, got ${show(img.std)}` });
+  if (Array.isArray(img.std) && img.std.some((s) => !(s > 0)))
+    ctx.addIssue({ code: "custom", path: ["std"], message: `expected positive values, got ${show(img.std)}` });
 });
 
 const PADDING = object({
@@ -79,11 +84,14 @@ const TOKENIZER = object({
   padding: PADDING.default({ kind: "none" }),
   /** Longest id sequence accepted after templating (before padding). */
   max_length: int(1, MANIFEST_BOUNDS.maxLength).default(256),
-}).superRefine((t, ctx) => {
-  if (t.padding?.kind === "fixed" && typeof t.padding.length === "number" && typeof t.max_length === "number" && t.padding.length > t.max_length) {
-    ctx.addIssue({ code: "custom", path: ["padding", "length"], message: `${t.padding.length} exceeds tokenizer.max_length ${t.max_length}` });
-  }
-}, { when: () => true });
+}).superRefine(
+  (t, ctx) => {
+    if (t.padding?.kind === "fixed" && typeof t.padding.length === "number" && typeof t.max_length === "number" && t.padding.length > t.max_length) {
+      ctx.addIssue({ code: "custom", path: ["padding", "length"], message: `${t.padding.length} exceeds tokenizer.max_length ${t.max_length}` });
+    }
+  },
+  { when: () => true },
+);
 
 const BACKBONE = object({
   file: nonEmptyString.default("backbone.onnx"),
@@ -100,23 +108,33 @@ const BACKBONE = object({
    */
   variants: object({ fp32: nonEmptyString.optional(), int8: nonEmptyString.optional() })
     .catchall(z.unknown())
-    .superRefine((v, ctx) => {
-      if (!v || typeof v !== "object" || Array.isArray(v)) return;
-      for (const key of Object.keys(v)) {
-        if (!(PRECISIONS as readonly string[]).includes(key)) {
-          ctx.addIssue({ code: "custom", path: [key], message: `unknown precision; expected one of ${PRECISIONS.map((p) => JSON.stringify(p)).join(", ")}` });
+    .superRefine(
+      (v, ctx) => {
+        if (!v || typeof v !== "object" || Array.isArray(v)) return;
+        for (const key of Object.keys(v)) {
+          if (!(PRECISIONS as readonly string[]).includes(key)) {
+            ctx.addIssue({ code: "custom", path: [key], message: `unknown precision; expected one of ${PRECISIONS.map((p) => JSON.stringify(p)).join(", ")}` });
+          }
         }
-      }
-    }, { when: () => true })
+      },
+      { when: () => true },
+    )
     .default({}),
-}).superRefine((b, ctx) => {
-  const fp32 = (b.variants as Record<string, unknown> | undefined)?.fp32;
-  const file = typeof b.file === "string" && b.file ? b.file : "backbone.onnx";
-  // fp32 IS backbone.file; a second name for it could only disagree.
-  if (typeof fp32 === "string" && fp32 && fp32 !== file) {
-    ctx.addIssue({ code: "custom", path: ["variants", "fp32"], message: `fp32 is always backbone.file (${JSON.stringify(file)}), got ${JSON.stringify(fp32)}; name the fp32 graph in backbone.file` });
-  }
-}, { when: () => true });
+}).superRefine(
+  (b, ctx) => {
+    const fp32 = (b.variants as Record<string, unknown> | undefined)?.fp32;
+    const file = typeof b.file === "string" && b.file ? b.file : "backbone.onnx";
+    // fp32 IS backbone.file; a second name for it could only disagree.
+    if (typeof fp32 === "string" && fp32 && fp32 !== file) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["variants", "fp32"],
+        message: `fp32 is always backbone.file (${JSON.stringify(file)}), got ${JSON.stringify(fp32)}; name the fp32 graph in backbone.file`,
+      });
+    }
+  },
+  { when: () => true },
+);
 
 export type ImageSpec = z.output<typeof IMAGE>;
 export type ChannelOrder = ImageSpec["channel_order"];
@@ -133,9 +151,7 @@ export interface BackboneGraphSpec {
 }
 
 /** Training normalised each axis to [-1, 1] between min and max; this maps back (policy/chunk-decoder.ts). */
-export type Denormalize =
-  | { kind: "minmax"; min: number[]; max: number[] }
-  | { kind: "scale"; scale: number[] };
+export type Denormalize = { kind: "minmax"; min: number[]; max: number[] } | { kind: "scale"; scale: number[] };
 
 export interface DiscreteClass {
   name: string;
@@ -143,9 +159,7 @@ export interface DiscreteClass {
   action: number[];
 }
 
-export type HeadSpec =
-  | { kind: "continuous"; denormalize: Denormalize }
-  | { kind: "discrete"; classes: DiscreteClass[]; denormalize: Denormalize };
+export type HeadSpec = { kind: "continuous"; denormalize: Denormalize } | { kind: "discrete"; classes: DiscreteClass[]; denormalize: Denormalize };
 
 const DENORMALIZE = object({
   kind: z.enum(["minmax", "scale"], expected(`one of "minmax", "scale"`)).default("minmax"),
@@ -215,7 +229,10 @@ const MANIFEST = object({
   feature_dim: int(1, MANIFEST_BOUNDS.featureDim).default(2048),
   /** The head's action axes, by name; the robot drives linear_x and linear_y, so one of them must be there. */
   action_axes: z
-    .custom<string[]>((v) => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === "string" && a.length > 0), expected("a non-empty list of axis names"))
+    .custom<string[]>(
+      (v) => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === "string" && a.length > 0),
+      expected("a non-empty list of axis names"),
+    )
     .refine((a) => a.includes("linear_x") || a.includes("linear_y"), { error: (i) => `${show(i.input)} has neither linear_x nor linear_y; nothing to drive` })
     .default(["linear_x", "linear_y"]),
   /** Window position whose chunk is used; "last" answers the newest frame. */

@@ -55,32 +55,89 @@ class Body {
     this.localTypes.push(type);
     return this.nParams + this.localTypes.length - 1;
   }
-  get(i: number): this { this.b.push(0x20, ...uleb(i)); return this; }
-  set(i: number): this { this.b.push(0x21, ...uleb(i)); return this; }
-  tee(i: number): this { this.b.push(0x22, ...uleb(i)); return this; }
-  i32(n: number): this { this.b.push(0x41, ...sleb(n)); return this; }
-  add(): this { this.b.push(0x6a); return this; }
-  sub(): this { this.b.push(0x6b); return this; }
-  mul(): this { this.b.push(0x6c); return this; }
-  ltS(): this { this.b.push(0x48); return this; }
-  geS(): this { this.b.push(0x4e); return this; }
-  ltU(): this { this.b.push(0x49); return this; }
-  geU(): this { this.b.push(0x4f); return this; }
-  load(): this { this.b.push(0x28, 2, 0); return this; }
-  load8u(offset = 0): this { this.b.push(0x2d, 0, ...uleb(offset)); return this; }
-  store(): this { this.b.push(0x36, 2, 0); return this; }
-  f32load(): this { this.b.push(0x2a, 2, 0); return this; }
-  f32store(offset = 0): this { this.b.push(0x38, 2, ...uleb(offset)); return this; }
-  simd(op: number, ...imm: number[]): this { this.b.push(0xfd, ...uleb(op), ...imm); return this; }
-  v128load(): this { return this.simd(0x00, 0, 0); }
-  v128store(): this { return this.simd(0x0b, 0, 0); }
+  get(i: number): this {
+    this.b.push(0x20, ...uleb(i));
+    return this;
+  }
+  set(i: number): this {
+    this.b.push(0x21, ...uleb(i));
+    return this;
+  }
+  tee(i: number): this {
+    this.b.push(0x22, ...uleb(i));
+    return this;
+  }
+  i32(n: number): this {
+    this.b.push(0x41, ...sleb(n));
+    return this;
+  }
+  add(): this {
+    this.b.push(0x6a);
+    return this;
+  }
+  sub(): this {
+    this.b.push(0x6b);
+    return this;
+  }
+  mul(): this {
+    this.b.push(0x6c);
+    return this;
+  }
+  ltS(): this {
+    this.b.push(0x48);
+    return this;
+  }
+  geS(): this {
+    this.b.push(0x4e);
+    return this;
+  }
+  ltU(): this {
+    this.b.push(0x49);
+    return this;
+  }
+  geU(): this {
+    this.b.push(0x4f);
+    return this;
+  }
+  load(): this {
+    this.b.push(0x28, 2, 0);
+    return this;
+  }
+  load8u(offset = 0): this {
+    this.b.push(0x2d, 0, ...uleb(offset));
+    return this;
+  }
+  store(): this {
+    this.b.push(0x36, 2, 0);
+    return this;
+  }
+  f32load(): this {
+    this.b.push(0x2a, 2, 0);
+    return this;
+  }
+  f32store(offset = 0): this {
+    this.b.push(0x38, 2, ...uleb(offset));
+    return this;
+  }
+  simd(op: number, ...imm: number[]): this {
+    this.b.push(0xfd, ...uleb(op), ...imm);
+    return this;
+  }
+  v128load(): this {
+    return this.simd(0x00, 0, 0);
+  }
+  v128store(): this {
+    return this.simd(0x0b, 0, 0);
+  }
   v128const(lanes32: [number, number, number, number]): this {
     const bytes = new Uint8Array(new Int32Array(lanes32).buffer);
     return this.simd(0x0c, ...bytes);
   }
 
   /** `v = v + step` */
-  inc(v: number, step: number): this { return this.get(v).i32(step).add().set(v); }
+  inc(v: number, step: number): this {
+    return this.get(v).i32(step).add().set(v);
+  }
 
   /** for (i = 0; i < n; i++) body(), skipping the body when n <= 0. */
   for(i: number, n: number, body: () => void): this {
@@ -100,7 +157,10 @@ class Body {
   }
 
   /** Pops c, b, a; pushes c ? a : b. */
-  select(): this { this.b.push(0x1b); return this; }
+  select(): this {
+    this.b.push(0x1b);
+    return this;
+  }
 
   /** while (p < end) { body(); } for unsigned addresses, tested before the first pass. */
   whileBelow(p: number, end: number, body: () => void): this {
@@ -181,12 +241,18 @@ function horizontalGroup(f: Body, L: { p: number[]; wp: number; wend: number; xS
 function horizontal(byColumn: boolean): Body {
   const f = new Body(9);
   const [src, xStride, yStride, maskPtr, rows, outW, taps, tmp, tmpStride] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const y = f.local(I32), xx = f.local(I32), wp = f.local(I32), wend = f.local(I32), tp = f.local(I32), last = f.local(I32);
+  const y = f.local(I32),
+    xx = f.local(I32),
+    wp = f.local(I32),
+    wend = f.local(I32),
+    tp = f.local(I32),
+    last = f.local(I32);
   const p = Array.from({ length: GROUP }, () => f.local(I32));
   const o = Array.from({ length: GROUP }, () => f.local(I32));
   const dy = Array.from({ length: GROUP }, () => f.local(I32));
   const dyOut = Array.from({ length: GROUP }, () => f.local(I32));
-  const mask = f.local(V128), w = f.local(V128);
+  const mask = f.local(V128),
+    w = f.local(V128);
   const acc = Array.from({ length: GROUP }, () => f.local(V128));
   const L = { p, wp, wend, xStride, mask, acc, w, o };
   f.get(maskPtr).v128load().set(mask);
@@ -233,10 +299,22 @@ function horizontal(byColumn: boolean): Body {
 function vertical(): Body {
   const f = new Body(9);
   const [tmp, tmpStride, outH, starts, counts, weights, ksize16, out, chunks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const yy = f.local(I32), c = f.local(I32), q = f.local(I32), wp = f.local(I32), wend = f.local(I32);
-  const w0 = f.local(I32), rowp = f.local(I32), op = f.local(I32);
-  const a0 = f.local(V128), a1 = f.local(V128), a2 = f.local(V128), a3 = f.local(V128);
-  const v = f.local(V128), w = f.local(V128), lo = f.local(V128), hi = f.local(V128);
+  const yy = f.local(I32),
+    c = f.local(I32),
+    q = f.local(I32),
+    wp = f.local(I32),
+    wend = f.local(I32);
+  const w0 = f.local(I32),
+    rowp = f.local(I32),
+    op = f.local(I32);
+  const a0 = f.local(V128),
+    a1 = f.local(V128),
+    a2 = f.local(V128),
+    a3 = f.local(V128);
+  const v = f.local(V128),
+    w = f.local(V128),
+    lo = f.local(V128),
+    hi = f.local(V128);
   f.get(out).set(op);
   f.for(yy, outH, () => {
     f.get(weights).get(yy).get(ksize16).mul().add().set(w0);
@@ -262,7 +340,10 @@ function vertical(): Body {
         f.inc(wp, 16);
       });
       f.get(op);
-      for (const [x, y] of [[a0, a1], [a2, a3]] as const) {
+      for (const [x, y] of [
+        [a0, a1],
+        [a2, a3],
+      ] as const) {
         f.get(x).i32(PRECISION_BITS).simd(SHR_S_I32).get(y).i32(PRECISION_BITS).simd(SHR_S_I32).simd(NARROW_I32_TO_I16);
       }
       f.simd(NARROW_I16_TO_U8).v128store();
@@ -276,7 +357,11 @@ function vertical(): Body {
 function planar(): Body {
   const f = new Body(6);
   const [img, stride, outW, outH, lut, dst] = [0, 1, 2, 3, 4, 5];
-  const y = f.local(I32), x = f.local(I32), px = f.local(I32), d = f.local(I32), plane = f.local(I32);
+  const y = f.local(I32),
+    x = f.local(I32),
+    px = f.local(I32),
+    d = f.local(I32),
+    plane = f.local(I32);
   f.get(outW).get(outH).mul().i32(4).mul().set(plane);
   f.get(dst).set(d);
   f.for(y, outH, () => {
@@ -286,7 +371,15 @@ function planar(): Body {
         // address: d + ch * plane
         f.get(d);
         for (let k = 0; k < ch; k++) f.get(plane).add();
-        f.get(px).load8u(ch).i32(4).mul().get(lut).add().i32(ch * 1024).add().f32load();
+        f.get(px)
+          .load8u(ch)
+          .i32(4)
+          .mul()
+          .get(lut)
+          .add()
+          .i32(ch * 1024)
+          .add()
+          .f32load();
         f.f32store();
       }
       f.inc(px, 4);
@@ -318,7 +411,14 @@ function assemble(): Uint8Array {
   ];
   const types = fns.map((f) => [0x60, ...vec(Array.from({ length: f.params }, () => [I32])), 0]);
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(3, vec(fns.map((_, i) => uleb(i)))),
     ...section(5, vec([[0x00, 1]])), // memory: 1 page, no maximum

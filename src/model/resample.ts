@@ -405,9 +405,15 @@ function checkArgs(src: StridedImage, outW: number, outH: number): void {
   // Every pixel's bytes must lie inside data: checking the four corners suffices
   // because addresses are affine in x and y.
   const last = Math.max(c0, c1, c2);
-  for (const [x, y] of [[0, 0], [src.width - 1, 0], [0, src.height - 1], [src.width - 1, src.height - 1]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [src.width - 1, 0],
+    [0, src.height - 1],
+    [src.width - 1, src.height - 1],
+  ] as const) {
     const p = src.offset + x * src.xStride + y * src.yStride;
-    if (p < 0 || p + last >= src.data.length) throw new RangeError(`strided image: pixel (${x}, ${y}) at byte ${p} is outside data of ${src.data.length} bytes`);
+    if (p < 0 || p + last >= src.data.length)
+      throw new RangeError(`strided image: pixel (${x}, ${y}) at byte ${p} is outside data of ${src.data.length} bytes`);
   }
 }
 
@@ -499,13 +505,7 @@ function verticalPacked(tmp: Uint8ClampedArray, rowLen: number, vc: Coefficients
   }
 }
 
-function verticalPlanar(
-  tmp: Uint8ClampedArray,
-  rowLen: number,
-  vc: Coefficients,
-  tables: [Float32Array, Float32Array, Float32Array],
-  out: Float32Array,
-): void {
+function verticalPlanar(tmp: Uint8ClampedArray, rowLen: number, vc: Coefficients, tables: [Float32Array, Float32Array, Float32Array], out: Float32Array): void {
   const [t0, t1, t2] = tables;
   const { start, count, weights, ksize } = vc;
   const first = vc.first;

@@ -68,11 +68,7 @@ const INSTALL_HINT =
 
 export function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions {
   const ep: ort.InferenceSession.ExecutionProviderConfig =
-    o.provider === "cuda"
-      ? { name: "cuda", deviceId: o.deviceId }
-      : o.provider === "tensorrt"
-        ? { name: "tensorrt", deviceId: o.deviceId }
-        : o.provider;
+    o.provider === "cuda" ? { name: "cuda", deviceId: o.deviceId } : o.provider === "tensorrt" ? { name: "tensorrt", deviceId: o.deviceId } : o.provider;
   return {
     // CPU stays last so an operator the GPU provider lacks still runs.
     executionProviders: o.provider === "cpu" ? ["cpu"] : [ep, "cpu"],

@@ -72,7 +72,9 @@ export class PromptTokenizer {
     const n = enc.ids.length;
     if (n === 0) throw new TokenizerError(`instruction ${JSON.stringify(instruction)}: the prompt tokenised to no tokens`);
     if (n > this.spec.max_length) {
-      throw new TokenizerError(`instruction: the prompt has ${n} tokens, more than tokenizer.max_length ${this.spec.max_length} in the manifest; shorten the instruction`);
+      throw new TokenizerError(
+        `instruction: the prompt has ${n} tokens, more than tokenizer.max_length ${this.spec.max_length} in the manifest; shorten the instruction`,
+      );
     }
     const pad = this.spec.padding;
     const total = pad.kind === "fixed" ? pad.length : n;

@@ -19,7 +19,12 @@ export function formatVerifyReport(r: VerifyReport): string {
     );
   }
   out.push("");
-  out.push(...table([["stage", "compared", "max abs error", "tolerance", "result"], ...r.stages.map((s) => [s.stage, s.compared, s.measured, s.tolerance, s.pass ? "PASS" : "FAIL"])]));
+  out.push(
+    ...table([
+      ["stage", "compared", "max abs error", "tolerance", "result"],
+      ...r.stages.map((s) => [s.stage, s.compared, s.measured, s.tolerance, s.pass ? "PASS" : "FAIL"]),
+    ]),
+  );
   const failed = r.stages.filter((s) => !s.pass);
   for (const s of failed) {
     out.push("", `FAIL ${s.stage}:`, ...s.details.map((d) => (d.startsWith(" ") ? d : `  ${d}`)));

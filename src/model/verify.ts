@@ -109,7 +109,10 @@ export class ErrorStat {
   row(stage: string, compared: string, tolerance: number): StageResult {
     const pass = this.nonFinite.length === 0 && this.max <= tolerance;
     return {
-      stage, compared, tolerance: `<= ${fmtTol(tolerance)}`, pass,
+      stage,
+      compared,
+      tolerance: `<= ${fmtTol(tolerance)}`,
+      pass,
       measured: this.nonFinite.length ? "non-finite" : fmt(this.max),
       details: this.failDetails(pass, `max abs error ${fmt(this.max)} > ${fmtTol(tolerance)}`),
     };
@@ -119,7 +122,10 @@ export class ErrorStat {
   cosineRow(stage: string, compared: string): StageResult {
     const pass = this.nonFinite.length === 0 && this.minCos >= INT8_MIN_COSINE;
     return {
-      stage, compared, tolerance: `cosine >= ${INT8_MIN_COSINE}`, pass,
+      stage,
+      compared,
+      tolerance: `cosine >= ${INT8_MIN_COSINE}`,
+      pass,
       measured: this.nonFinite.length ? "non-finite" : `cosine ${this.minCos.toFixed(5)} (max abs ${fmt(this.max)})`,
       details: this.failDetails(pass, `min feature cosine ${this.minCos.toFixed(5)} < ${INT8_MIN_COSINE}`),
     };
@@ -158,20 +164,27 @@ function checkFits(g: Golden, m: Manifest, file: string): void {
   const C = headOutputWidth(m);
   g.pixels.forEach((p, i) => {
     const want = [1, 3, m.image.height, m.image.width];
-    if (!sameArray(p.shape, want)) problems.push(`pixels[${i}].shape: golden.json says [${p.shape.join(", ")}] but ${MANIFEST_FILE} image says [${want.join(", ")}]`);
+    if (!sameArray(p.shape, want))
+      problems.push(`pixels[${i}].shape: golden.json says [${p.shape.join(", ")}] but ${MANIFEST_FILE} image says [${want.join(", ")}]`);
   });
   g.features.forEach((f, i) => {
-    if (f.data.length !== m.feature_dim) problems.push(`features[${i}].data: golden.json has ${f.data.length} values but ${MANIFEST_FILE} feature_dim says ${m.feature_dim}`);
+    if (f.data.length !== m.feature_dim)
+      problems.push(`features[${i}].data: golden.json has ${f.data.length} values but ${MANIFEST_FILE} feature_dim says ${m.feature_dim}`);
     if (!g.pixels.some((p) => p.frame === f.frame)) problems.push(`features[${i}]: frame ${f.frame} has no golden pixels to feed the backbone`);
   });
   g.windows.forEach((w, i) => {
-    if (w.frames.length !== m.window) problems.push(`windows[${i}].frames: golden.json has ${w.frames.length} frames but ${MANIFEST_FILE} window says ${m.window}`);
+    if (w.frames.length !== m.window)
+      problems.push(`windows[${i}].frames: golden.json has ${w.frames.length} frames but ${MANIFEST_FILE} window says ${m.window}`);
     w.frames.forEach((fr) => {
-      if (!g.features.some((f) => f.frame === fr && f.instruction === w.instruction)) problems.push(`windows[${i}]: no golden feature for frame ${fr} with instruction ${w.instruction}`);
+      if (!g.features.some((f) => f.frame === fr && f.instruction === w.instruction))
+        problems.push(`windows[${i}]: no golden feature for frame ${fr} with instruction ${w.instruction}`);
     });
     w.outputs.forEach((o, k) => {
       const want = o.w * m.chunk * C;
-      if (o.data.length !== want) problems.push(`windows[${i}].outputs[${k}].data: golden.json has ${o.data.length} values but ${MANIFEST_FILE} says [1, ${o.w}, ${m.chunk}, ${C}] = ${want}`);
+      if (o.data.length !== want)
+        problems.push(
+          `windows[${i}].outputs[${k}].data: golden.json has ${o.data.length} values but ${MANIFEST_FILE} says [1, ${o.w}, ${m.chunk}, ${C}] = ${want}`,
+        );
     });
     const missing = Array.from({ length: Math.min(m.window, w.frames.length) }, (_, k) => k + 1).filter((n) => !w.outputs.some((o) => o.w === n));
     if (missing.length) problems.push(`windows[${i}].outputs: no output for w = ${missing.join(", ")} (every window length 1..${m.window} is checked)`);
@@ -206,12 +219,20 @@ export async function verifyModel(dir: string, options: VerifyOptions = {}): Pro
       const lines: string[] = [];
       const prompt = model.tokenizer.prompt(g.text);
       if (prompt !== g.prompt) lines.push(`    prompt: golden ${JSON.stringify(g.prompt)}, ours ${JSON.stringify(prompt)}`);
-      for (const [what, theirs, mine] of [["ids", g.ids, ids], ["mask", g.mask, mask]] as const) {
+      for (const [what, theirs, mine] of [
+        ["ids", g.ids, ids],
+        ["mask", g.mask, mask],
+      ] as const) {
         if (sameArray(theirs, mine)) continue;
         let at = 0;
         while (at < Math.min(theirs.length, mine.length) && theirs[at] === mine[at]) at++;
-        const differs = at < Math.min(theirs.length, mine.length) ? `golden ${theirs[at]}, ours ${mine[at]}` : `golden has ${theirs.length} values, ours ${mine.length}`;
-        lines.push(`    ${what}: first difference at position ${at}: ${differs}`, `      golden ${what}: [${theirs.join(", ")}]`, `      our ${what}:    [${mine.join(", ")}]`);
+        const differs =
+          at < Math.min(theirs.length, mine.length) ? `golden ${theirs[at]}, ours ${mine[at]}` : `golden has ${theirs.length} values, ours ${mine.length}`;
+        lines.push(
+          `    ${what}: first difference at position ${at}: ${differs}`,
+          `      golden ${what}: [${theirs.join(", ")}]`,
+          `      our ${what}:    [${mine.join(", ")}]`,
+        );
       }
       if (lines.length) {
         tokBad++;
@@ -219,7 +240,14 @@ export async function verifyModel(dir: string, options: VerifyOptions = {}): Pro
       }
     });
     const nI = golden.instructions.length;
-    stages.push({ stage: "tokenizer (ids, mask)", compared: `${nI} instruction${nI === 1 ? "" : "s"}`, measured: `${tokBad} of ${nI} differ`, tolerance: "exact", pass: tokBad === 0, details: tokDetails });
+    stages.push({
+      stage: "tokenizer (ids, mask)",
+      compared: `${nI} instruction${nI === 1 ? "" : "s"}`,
+      measured: `${tokBad} of ${nI} differ`,
+      tolerance: "exact",
+      pass: tokBad === 0,
+      details: tokDetails,
+    });
 
     // Preprocessing from the raw frame, with the manifest's image spec.
     const pre = new Preprocessor(m.image);
@@ -239,7 +267,9 @@ export async function verifyModel(dir: string, options: VerifyOptions = {}): Pro
     }
     const nF = golden.features.length;
     const featuresText = `${nF} feature${nF === 1 ? "" : "s"}`;
-    stages.push(int8 ? isolated.cosineRow("backbone (golden pixels + ids)", featuresText) : isolated.row("backbone (golden pixels + ids)", featuresText, tol.feature));
+    stages.push(
+      int8 ? isolated.cosineRow("backbone (golden pixels + ids)", featuresText) : isolated.row("backbone (golden pixels + ids)", featuresText, tol.feature),
+    );
 
     // Backbone end to end: our pixels and our ids. Where both are bit-identical to the
     // golden inputs the graph's answer is the one just computed, so it is not run again
@@ -249,12 +279,19 @@ export async function verifyModel(dir: string, options: VerifyOptions = {}): Pro
     for (const [k, f] of golden.features.entries()) {
       const ours = ourTokens[f.instruction]!;
       const g = golden.instructions[f.instruction]!;
-      const sameInputs = sameArray(ourPixels[f.frame]!, goldenPixels.get(f.frame)!) && sameArray(Array.from(ours.ids, Number), g.ids) && sameArray(Array.from(ours.mask, Number), g.mask);
+      const sameInputs =
+        sameArray(ourPixels[f.frame]!, goldenPixels.get(f.frame)!) &&
+        sameArray(Array.from(ours.ids, Number), g.ids) &&
+        sameArray(Array.from(ours.mask, Number), g.mask);
       const feature = sameInputs ? isolatedFeatures[k]! : await model.runBackbone(ourPixels[f.frame]!, ours);
       e2eFeatures.set(`${f.frame}:${f.instruction}`, feature);
       e2e.add(`frame ${f.frame}, instruction ${f.instruction}`, feature, f.data, int8);
     }
-    stages.push(int8 ? e2e.cosineRow("backbone (end to end from the raw frame)", featuresText) : e2e.row("backbone (end to end from the raw frame)", featuresText, tol.feature));
+    stages.push(
+      int8
+        ? e2e.cosineRow("backbone (end to end from the raw frame)", featuresText)
+        : e2e.row("backbone (end to end from the raw frame)", featuresText, tol.feature),
+    );
 
     // Head over golden features for every window length: the head graph alone (always fp32).
     const D = m.feature_dim;
@@ -282,8 +319,15 @@ export async function verifyModel(dir: string, options: VerifyOptions = {}): Pro
 
     const probe = options.probe === false || ourPixels.length === 0 ? null : await probeInstruction(model, ourPixels[0]!);
     return {
-      dir, precision, backboneFile: model.backboneFile, provider: model.runtime.provider, generator: golden.generator,
-      stages, pass: stages.every((s) => s.pass), probe, trainedCounts: m.training?.prompt_tokens ?? [],
+      dir,
+      precision,
+      backboneFile: model.backboneFile,
+      provider: model.runtime.provider,
+      generator: golden.generator,
+      stages,
+      pass: stages.every((s) => s.pass),
+      probe,
+      trainedCounts: m.training?.prompt_tokens ?? [],
     };
   } finally {
     await model.close();

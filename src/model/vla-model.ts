@@ -5,13 +5,18 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { checkGraphMetadata } from "./graph-metadata.js";
 import { InvalidOutputError, firstNonFinite } from "./invalid-output.js";
+import { MANIFEST_FILE, ManifestError, backboneFileFor, backbonePrecisions, headOutputWidth, loadManifest, type Manifest, type Precision } from "./manifest.js";
 import {
-  MANIFEST_FILE, ManifestError, backboneFileFor, backbonePrecisions, headOutputWidth, loadManifest,
-  type Manifest, type Precision,
-} from "./manifest.js";
-import {
-  DEFAULT_RUNTIME, float32Tensor, graphInputs, graphOutputs, int64Tensor, openSession,
-  type Feeds, type RuntimeOptions, type Session, type TensorInfo,
+  DEFAULT_RUNTIME,
+  float32Tensor,
+  graphInputs,
+  graphOutputs,
+  int64Tensor,
+  openSession,
+  type Feeds,
+  type RuntimeOptions,
+  type Session,
+  type TensorInfo,
 } from "./runtime.js";
 import { PromptTokenizer, type PromptTokens } from "./tokenize.js";
 
@@ -147,7 +152,9 @@ function checkGraphs(m: Manifest, backboneFile: string, backbone: Session, headF
   expectInput("input_ids", m.backbone.inputs.input_ids, "int64", [1, L]);
   if (m.backbone.inputs.attention_mask) expectInput("attention_mask", m.backbone.inputs.attention_mask, "int64", [1, L]);
   const fed = new Set([m.backbone.inputs.pixel_values, m.backbone.inputs.input_ids, m.backbone.inputs.attention_mask]);
-  for (const i of bIn) if (!fed.has(i.name)) bp.push(`graph input ${i.name} (${i.type} [${i.shape.join(", ")}]) is not named in manifest.backbone.inputs, so it would never be fed`);
+  for (const i of bIn)
+    if (!fed.has(i.name))
+      bp.push(`graph input ${i.name} (${i.type} [${i.shape.join(", ")}]) is not named in manifest.backbone.inputs, so it would never be fed`);
   const feat = bOut.find((o) => o.name === m.backbone.output);
   if (!feat) bp.push(`backbone.output: the graph has no output ${JSON.stringify(m.backbone.output)} (it has: ${bOut.map((o) => o.name).join(", ")})`);
   else {
@@ -163,7 +170,8 @@ function checkGraphs(m: Manifest, backboneFile: string, backbone: Session, headF
   checkTensor(hp, "head_graph.input", m.head_graph.input, hIn, "float32", [1, null, m.feature_dim]);
   const inp = hIn.find((i) => i.name === m.head_graph.input);
   const windowDim = inp?.shape[1] ?? "window";
-  if (typeof windowDim === "number" && windowDim !== m.window) hp.push(`window: manifest says ${m.window} but input ${m.head_graph.input} has a fixed window dim ${windowDim}`);
+  if (typeof windowDim === "number" && windowDim !== m.window)
+    hp.push(`window: manifest says ${m.window} but input ${m.head_graph.input} has a fixed window dim ${windowDim}`);
   for (const i of hIn) if (i.name !== m.head_graph.input) hp.push(`graph input ${i.name} is not the manifest's head_graph.input, so it would never be fed`);
   const C = headOutputWidth(m);
   const what = m.head.kind === "continuous" ? `${C} action axes` : `${C} classes`;
@@ -171,7 +179,8 @@ function checkGraphs(m: Manifest, backboneFile: string, backbone: Session, headF
   if (!out) hp.push(`head_graph.output: the graph has no output ${JSON.stringify(m.head_graph.output)} (it has: ${hOut.map((o) => o.name).join(", ")})`);
   else {
     if (out.type !== "float32") hp.push(`head_graph.output ${out.name}: expected float32, got ${out.type}`);
-    if (out.shape.length !== 0 && out.shape.length !== 4) hp.push(`head_graph.output ${out.name}: expected rank 4 [1, window, chunk, ${what}], got [${out.shape.join(", ")}]`);
+    if (out.shape.length !== 0 && out.shape.length !== 4)
+      hp.push(`head_graph.output ${out.name}: expected rank 4 [1, window, chunk, ${what}], got [${out.shape.join(", ")}]`);
     const [, , n, c] = out.shape;
     if (typeof n === "number" && n !== m.chunk) hp.push(`chunk: manifest says ${m.chunk} but output ${out.name} has ${n} steps`);
     if (typeof c === "number" && c !== C) hp.push(`head: manifest declares ${what} but output ${out.name} has last dim ${c}`);

@@ -6,15 +6,7 @@
 import type { CompressedImageMessage, RawImageMessage } from "./image.js";
 import type { ImageHead } from "./image-head.js";
 import { checkRawImage } from "./raw-image.js";
-import {
-  BOOL_TYPE,
-  COMPRESSED_IMAGE_TYPE,
-  IMAGE_TYPE,
-  STRING_TYPE,
-  TWIST_STAMPED_TYPE,
-  TWIST_TYPE,
-  fullTypeName,
-} from "./type-names.js";
+import { BOOL_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, STRING_TYPE, TWIST_STAMPED_TYPE, TWIST_TYPE, fullTypeName } from "./type-names.js";
 
 export interface Header {
   /** Seconds (sec + nanosec / 1e9). */

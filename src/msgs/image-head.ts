@@ -66,10 +66,7 @@ export type ImageHead = {
   /** Payload offset and length of the `data` bytes. */
   dataOffset: number;
   dataLength: number;
-} & (
-  | { layout: "image"; height: number; width: number; encoding: string; isBigEndian: boolean; step: number }
-  | { layout: "compressed_image"; format: string }
-);
+} & ({ layout: "image"; height: number; width: number; encoding: string; isBigEndian: boolean; step: number } | { layout: "compressed_image"; format: string });
 
 /** Reads a CDR string, or undefined when it runs past `reader`'s bytes (the reader itself would read past its view). */
 function boundedString(reader: CdrReader): string | undefined {

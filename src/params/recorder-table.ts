@@ -10,14 +10,38 @@ import { ParamTable } from "./param-table.js";
 import { boolParam, numberParam, stringParam } from "./spec.js";
 
 const RECORDER_PARAMS = {
-  output_dir: stringParam({ applies: "configure", default: "", check: (s) => (s.trim() === "" ? "a folder path (output_dir:=/data/episodes)" : null), description: "Folder for `episode_YYYYMMDD_HHMMSS[_<scenario>].h5` files; created if missing. Required." }),
-  capture: stringParam({ applies: "configure", default: "on_action", description: "on_action: one frame per teleop key press (how the Mobile-VLA data was collected); interval: one frame every capture_interval_s." }),
+  output_dir: stringParam({
+    applies: "configure",
+    default: "",
+    check: (s) => (s.trim() === "" ? "a folder path (output_dir:=/data/episodes)" : null),
+    description: "Folder for `episode_YYYYMMDD_HHMMSS[_<scenario>].h5` files; created if missing. Required.",
+  }),
+  capture: stringParam({
+    applies: "configure",
+    default: "on_action",
+    description: "on_action: one frame per teleop key press (how the Mobile-VLA data was collected); interval: one frame every capture_interval_s.",
+  }),
   capture_interval_s: numberParam({ applies: "configure", unit: "s", default: 1.0, description: "Frame spacing for capture: interval, at least 0.01." }),
   hold_s: numberParam({ applies: "configure", unit: "s", default: TELEOP_HOLD_S, description: "How long one key's command lasts (the teleop's auto-stop)." }),
-  scenario: stringParam({ applies: "live", default: "", description: "Scenario tags for file names (letters, digits, _ and -); empty: none. `start <tags>` on the episode topic overrides it per episode; set on a running node, it names the next episode started." }),
+  scenario: stringParam({
+    applies: "live",
+    default: "",
+    description:
+      "Scenario tags for file names (letters, digits, _ and -); empty: none. `start <tags>` on the episode topic overrides it per episode; set on a running node, it names the next episode started.",
+  }),
   channel_order: stringParam({ applies: "configure", default: "bgr", description: "Channel order of stored frames: bgr (the reference data) or rgb." }),
-  gzip: numberParam({ applies: "configure", unit: "", default: 0, integer: true, description: "gzip level 0..9 for the images dataset (0 = off: fastest to write)." }),
-  autostart: boolParam({ applies: "start", default: true, description: "Configure and activate at start; false waits for `ros2 lifecycle set` or nav2's lifecycle manager." }),
+  gzip: numberParam({
+    applies: "configure",
+    unit: "",
+    default: 0,
+    integer: true,
+    description: "gzip level 0..9 for the images dataset (0 = off: fastest to write).",
+  }),
+  autostart: boolParam({
+    applies: "start",
+    default: true,
+    description: "Configure and activate at start; false waits for `ros2 lifecycle set` or nav2's lifecycle manager.",
+  }),
 };
 
 /** The one check of episode_recorder's parameters: at configure and on `ros2 param set`. */

@@ -80,7 +80,14 @@ export function numberParam(o: {
   };
 }
 
-export function stringParam(o: { unit?: string; default: string; description: string; applies: ParamApply; nonEmpty?: boolean; check?: (s: string) => string | null }): ParamSpec<string> {
+export function stringParam(o: {
+  unit?: string;
+  default: string;
+  description: string;
+  applies: ParamApply;
+  nonEmpty?: boolean;
+  check?: (s: string) => string | null;
+}): ParamSpec<string> {
   return {
     type: "string",
     unit: o.unit ?? "",
@@ -104,7 +111,9 @@ export function oneOfParam<T extends string>(o: { allowed: readonly T[]; default
     applies: o.applies,
     parse(raw) {
       const s = typeof raw === "string" ? raw.trim() : raw;
-      return (o.allowed as readonly unknown[]).includes(s) ? { ok: true, value: s as T } : { ok: false, expected: `one of ${o.allowed.map((a) => JSON.stringify(a)).join(", ")}` };
+      return (o.allowed as readonly unknown[]).includes(s)
+        ? { ok: true, value: s as T }
+        : { ok: false, expected: `one of ${o.allowed.map((a) => JSON.stringify(a)).join(", ")}` };
     },
   };
 }

@@ -44,30 +44,162 @@ const frameInterval: ParamSpec<number | null> = {
 
 /** The parameter table, in documentation order. */
 export const PARAMS = {
-  model: stringParam({ applies: "configure", default: "", description: "Path to the model folder (manifest.json, backbone.onnx, head.onnx, tokenizer.json). Required to run the policy." }),
-  precision: oneOfParam({ applies: "configure", allowed: PRECISIONS, default: "fp32" as Precision, description: "Which backbone graph of the model folder to run: fp32 (backbone.file) or int8 (backbone.variants.int8: faster on CPU, a little less exact; check it with `mobile-vla model verify DIR --precision int8` first). A folder without that precision refuses to load." }),
+  model: stringParam({
+    applies: "configure",
+    default: "",
+    description: "Path to the model folder (manifest.json, backbone.onnx, head.onnx, tokenizer.json). Required to run the policy.",
+  }),
+  precision: oneOfParam({
+    applies: "configure",
+    allowed: PRECISIONS,
+    default: "fp32" as Precision,
+    description:
+      "Which backbone graph of the model folder to run: fp32 (backbone.file) or int8 (backbone.variants.int8: faster on CPU, a little less exact; check it with `mobile-vla model verify DIR --precision int8` first). A folder without that precision refuses to load.",
+  }),
   provider: oneOfParam({ applies: "configure", allowed: PROVIDERS, default: "cpu" as Provider, description: "onnxruntime execution provider." }),
-  threads: numberParam({ applies: "configure", unit: "", default: 0, integer: true, min: 0, minInclusive: true, max: MAX_THREADS, description: "Intra-op threads for onnxruntime; 0 lets onnxruntime choose." }),
-  graph_optimization: oneOfParam({ applies: "configure", allowed: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization, description: "onnxruntime graph optimisation level; lower it only to debug a graph." }),
-  instruction: stringParam({ applies: "live", default: "", check: instructionTooLong, description: "Instruction used until one arrives on the instruction topic; empty: the robot stays still until one arrives. Set on a running node, it replaces the current instruction as one arriving on the topic does." }),
-  image_source: oneOfParam({ applies: "configure", allowed: ["topic", "service"] as const, default: "topic" as "topic" | "service", description: "Where camera frames come from: topic (subscribe to image and image/compressed) or service (call image_service once per frame_interval_s, never two requests at a time; an answer missing after watchdog_timeout_s, or a service that is gone, is a stale camera)." }),
-  image_service: stringParam({ applies: "configure", default: "get_image_service", nonEmpty: true, description: "The camera service called with image_source: service (the Mobile-VLA robots' camera node serves get_image_service)." }),
-  image_service_type: stringParam({ applies: "configure", default: "camera_interfaces/srv/GetImage", nonEmpty: true, check: (s) => (/^\w+\/srv\/\w+$/.test(s.trim()) ? null : "a service type like camera_interfaces/srv/GetImage"), description: "Type of image_service; its response carries the frame in `image` (sensor_msgs/Image, or CompressedImage)." }),
+  threads: numberParam({
+    applies: "configure",
+    unit: "",
+    default: 0,
+    integer: true,
+    min: 0,
+    minInclusive: true,
+    max: MAX_THREADS,
+    description: "Intra-op threads for onnxruntime; 0 lets onnxruntime choose.",
+  }),
+  graph_optimization: oneOfParam({
+    applies: "configure",
+    allowed: GRAPH_OPTIMIZATIONS,
+    default: "all" as GraphOptimization,
+    description: "onnxruntime graph optimisation level; lower it only to debug a graph.",
+  }),
+  instruction: stringParam({
+    applies: "live",
+    default: "",
+    check: instructionTooLong,
+    description:
+      "Instruction used until one arrives on the instruction topic; empty: the robot stays still until one arrives. Set on a running node, it replaces the current instruction as one arriving on the topic does.",
+  }),
+  image_source: oneOfParam({
+    applies: "configure",
+    allowed: ["topic", "service"] as const,
+    default: "topic" as "topic" | "service",
+    description:
+      "Where camera frames come from: topic (subscribe to image and image/compressed) or service (call image_service once per frame_interval_s, never two requests at a time; an answer missing after watchdog_timeout_s, or a service that is gone, is a stale camera).",
+  }),
+  image_service: stringParam({
+    applies: "configure",
+    default: "get_image_service",
+    nonEmpty: true,
+    description: "The camera service called with image_source: service (the Mobile-VLA robots' camera node serves get_image_service).",
+  }),
+  image_service_type: stringParam({
+    applies: "configure",
+    default: "camera_interfaces/srv/GetImage",
+    nonEmpty: true,
+    check: (s) => (/^\w+\/srv\/\w+$/.test(s.trim()) ? null : "a service type like camera_interfaces/srv/GetImage"),
+    description: "Type of image_service; its response carries the frame in `image` (sensor_msgs/Image, or CompressedImage).",
+  }),
   frame_interval_s: frameInterval,
-  window_fill: oneOfParam({ applies: "live", allowed: WINDOW_FILLS, default: "grow" as WindowFill, description: "How the policy acts before the window holds W frames: grow (run the causal head over the frames it has, exact w.r.t. training), pad (repeat the oldest frame), wait (no action until full)." }),
-  control_rate_hz: numberParam({ applies: "live", unit: "Hz", default: 20, min: 0, minInclusive: false, max: MAX_CONTROL_RATE_HZ, description: `Rate of the control tick, at most ${MAX_CONTROL_RATE_HZ}; each tick publishes one velocity command.` }),
-  aggregation: oneOfParam({ applies: "live", allowed: AGGREGATIONS, default: "latest" as Aggregation, description: "How overlapping chunks answer the current time: latest (the newest chunk covering it) or ensemble (ACT temporal ensembling, weights exp(-ensemble_k*i), i = 0 for the oldest chunk)." }),
-  ensemble_k: numberParam({ applies: "live", unit: "", default: 0.01, min: 0, minInclusive: true, description: "Temporal ensembling decay per chunk (aggregation: ensemble); 0 is a plain mean, larger favours older chunks, as in ACT." }),
-  limit_mode: oneOfParam({ applies: "live", allowed: LIMIT_MODES, default: "direction" as LimitMode, description: "How the speed limits treat the two axes: direction (the max speed clamp scales both axes by one factor; deadband, max_accel and max_decel act on the speed hypot(x, y); every command points exactly where its target points, as Mobile-VLA bases, which drive by direction only, need) or per_axis (each axis clamped, deadbanded and ramped on its own, which turns the command while one axis ramps longer than the other)." }),
-  max_linear_x: numberParam({ applies: "live", unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.x| ever published, after denormalisation (the teleop's units); in direction mode a faster target is scaled down on both axes. Lowered while moving, it holds from the next command." }),
-  max_linear_y: numberParam({ applies: "live", unit: "m/s", default: 1.0, min: 0, minInclusive: false, description: "Largest |linear.y| ever published; as max_linear_x." }),
-  max_accel: numberParam({ applies: "live", unit: "m/s^2", default: 2.0, min: 0, minInclusive: true, infinite: true, description: "Limit on how fast the speed may grow: hypot(x, y) in direction mode, each |axis| in per_axis; 0 or inf: unlimited." }),
-  max_decel: numberParam({ applies: "live", unit: "m/s^2", default: 4.0, min: 0, minInclusive: true, infinite: true, description: "Limit on how fast the speed (direction) or each |axis| (per_axis) may shrink, stops included (except e-stop and shutdown, which are immediate); 0 or inf: unlimited." }),
-  deadband: numberParam({ applies: "live", unit: "m/s", default: 0.05, min: 0, minInclusive: true, description: "A target weaker than this becomes 0 (its speed in direction mode, each axis in per_axis), so near-zero model noise does not creep the robot; and no command whose speed is below it is ever published (a zero instead)." }),
-  watchdog_timeout_s: numberParam({ applies: "live", unit: "s", default: 1.0, min: 0, minInclusive: false, description: "The robot stops when the newest camera frame is older than this, and moves again only after a fresh frame has produced a new chunk." }),
+  window_fill: oneOfParam({
+    applies: "live",
+    allowed: WINDOW_FILLS,
+    default: "grow" as WindowFill,
+    description:
+      "How the policy acts before the window holds W frames: grow (run the causal head over the frames it has, exact w.r.t. training), pad (repeat the oldest frame), wait (no action until full).",
+  }),
+  control_rate_hz: numberParam({
+    applies: "live",
+    unit: "Hz",
+    default: 20,
+    min: 0,
+    minInclusive: false,
+    max: MAX_CONTROL_RATE_HZ,
+    description: `Rate of the control tick, at most ${MAX_CONTROL_RATE_HZ}; each tick publishes one velocity command.`,
+  }),
+  aggregation: oneOfParam({
+    applies: "live",
+    allowed: AGGREGATIONS,
+    default: "latest" as Aggregation,
+    description:
+      "How overlapping chunks answer the current time: latest (the newest chunk covering it) or ensemble (ACT temporal ensembling, weights exp(-ensemble_k*i), i = 0 for the oldest chunk).",
+  }),
+  ensemble_k: numberParam({
+    applies: "live",
+    unit: "",
+    default: 0.01,
+    min: 0,
+    minInclusive: true,
+    description: "Temporal ensembling decay per chunk (aggregation: ensemble); 0 is a plain mean, larger favours older chunks, as in ACT.",
+  }),
+  limit_mode: oneOfParam({
+    applies: "live",
+    allowed: LIMIT_MODES,
+    default: "direction" as LimitMode,
+    description:
+      "How the speed limits treat the two axes: direction (the max speed clamp scales both axes by one factor; deadband, max_accel and max_decel act on the speed hypot(x, y); every command points exactly where its target points, as Mobile-VLA bases, which drive by direction only, need) or per_axis (each axis clamped, deadbanded and ramped on its own, which turns the command while one axis ramps longer than the other).",
+  }),
+  max_linear_x: numberParam({
+    applies: "live",
+    unit: "m/s",
+    default: 1.0,
+    min: 0,
+    minInclusive: false,
+    description:
+      "Largest |linear.x| ever published, after denormalisation (the teleop's units); in direction mode a faster target is scaled down on both axes. Lowered while moving, it holds from the next command.",
+  }),
+  max_linear_y: numberParam({
+    applies: "live",
+    unit: "m/s",
+    default: 1.0,
+    min: 0,
+    minInclusive: false,
+    description: "Largest |linear.y| ever published; as max_linear_x.",
+  }),
+  max_accel: numberParam({
+    applies: "live",
+    unit: "m/s^2",
+    default: 2.0,
+    min: 0,
+    minInclusive: true,
+    infinite: true,
+    description: "Limit on how fast the speed may grow: hypot(x, y) in direction mode, each |axis| in per_axis; 0 or inf: unlimited.",
+  }),
+  max_decel: numberParam({
+    applies: "live",
+    unit: "m/s^2",
+    default: 4.0,
+    min: 0,
+    minInclusive: true,
+    infinite: true,
+    description:
+      "Limit on how fast the speed (direction) or each |axis| (per_axis) may shrink, stops included (except e-stop and shutdown, which are immediate); 0 or inf: unlimited.",
+  }),
+  deadband: numberParam({
+    applies: "live",
+    unit: "m/s",
+    default: 0.05,
+    min: 0,
+    minInclusive: true,
+    description:
+      "A target weaker than this becomes 0 (its speed in direction mode, each axis in per_axis), so near-zero model noise does not creep the robot; and no command whose speed is below it is ever published (a zero instead).",
+  }),
+  watchdog_timeout_s: numberParam({
+    applies: "live",
+    unit: "s",
+    default: 1.0,
+    min: 0,
+    minInclusive: false,
+    description: "The robot stops when the newest camera frame is older than this, and moves again only after a fresh frame has produced a new chunk.",
+  }),
   stamped: boolParam({ applies: "configure", default: false, description: "Publish geometry_msgs/TwistStamped instead of Twist on cmd_vel." }),
   frame_id: stringParam({ applies: "live", default: "base_link", nonEmpty: true, description: "header.frame_id of TwistStamped commands (stamped: true)." }),
-  autostart: boolParam({ applies: "start", default: true, description: "ROS node: configure and activate at start, so a plain `ros2 launch` drives the robot; false leaves the node unconfigured for `ros2 lifecycle set` or nav2's lifecycle manager." }),
+  autostart: boolParam({
+    applies: "start",
+    default: true,
+    description:
+      "ROS node: configure and activate at start, so a plain `ros2 launch` drives the robot; false leaves the node unconfigured for `ros2 lifecycle set` or nav2's lifecycle manager.",
+  }),
 } satisfies Record<string, ParamSpec<unknown>>;
 
 export type ParamName = keyof typeof PARAMS;

@@ -72,7 +72,11 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
   const fallback = o.instruction ?? o.params.instruction ?? undefined;
   const topics = resolveTopics(bag, o.topics ?? {}, Boolean(fallback));
   for (const w of bag.warnings) log.warn(w);
-  checkReplaySpan(bag, [topics.image, topics.instruction, topics.cmdVel, topics.estop].filter((t): t is BagTopic => t !== null), o.params.control_rate_hz);
+  checkReplaySpan(
+    bag,
+    [topics.image, topics.instruction, topics.cmdVel, topics.estop].filter((t): t is BagTopic => t !== null),
+    o.params.control_rate_hz,
+  );
   const policy = new TimedPolicy(new VlaPolicy(o.model, { windowFill: o.params.window_fill }));
   const clock = new VirtualClock({ start: bag.startTime, latency: o.latency ?? 0 });
   const commands: Command[] = [];

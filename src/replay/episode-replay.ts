@@ -65,7 +65,8 @@ export function parseInstructionMap(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of text.split(",")) {
     const eq = part.indexOf("=");
-    if (eq <= 0 || !part.slice(eq + 1).trim()) throw new EpisodeInstructionError(`--instruction-map: expected word=instruction pairs separated by commas, got ${JSON.stringify(part)}`);
+    if (eq <= 0 || !part.slice(eq + 1).trim())
+      throw new EpisodeInstructionError(`--instruction-map: expected word=instruction pairs separated by commas, got ${JSON.stringify(part)}`);
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   return out;
@@ -73,7 +74,10 @@ export function parseInstructionMap(text: string): Record<string, string> {
 
 export function episodeInstruction(ep: Pick<Episode, "path" | "instruction">, map: Readonly<Record<string, string>>, fallback?: string): string {
   if (ep.instruction && ep.instruction.trim()) return ep.instruction;
-  const words = path.basename(ep.path).replace(/\.h5$/, "").split(/[_\-.]/);
+  const words = path
+    .basename(ep.path)
+    .replace(/\.h5$/, "")
+    .split(/[_\-.]/);
   for (const [word, instruction] of Object.entries(map)) if (words.includes(word)) return instruction;
   if (fallback) return fallback;
   throw new EpisodeInstructionError(
@@ -117,8 +121,13 @@ async function replayOpenEpisode(ep: Episode, o: EpisodeReplayOptions): Promise<
     try {
       const f = ep.frame(i);
       const image: RawImageMessage = {
-        kind: "raw", width: f.width, height: f.height, encoding: f.channelOrder === "bgr" ? "bgr8" : "rgb8",
-        step: f.width * 3, isBigEndian: false, data: f.data,
+        kind: "raw",
+        width: f.width,
+        height: f.height,
+        encoding: f.channelOrder === "bgr" ? "bgr8" : "rgb8",
+        step: f.width * 3,
+        isBigEndian: false,
+        data: f.data,
       };
       current = i;
       chunk = await policy.step({ stamp: t, image });

@@ -53,12 +53,16 @@ export async function episodeFiles(dirOrFile: string): Promise<string[]> {
   const s = await stat(dirOrFile).catch(() => null);
   if (!s) throw new Error(`--episodes ${dirOrFile}: no such file or folder`);
   if (s.isFile()) {
-    if (dirOrFile.endsWith(PARTIAL_SUFFIX)) throw new Error(`--episodes ${dirOrFile}: an episode that never finished (recorder crashed or failed); not usable, as \`episodes check\` says`);
+    if (dirOrFile.endsWith(PARTIAL_SUFFIX))
+      throw new Error(`--episodes ${dirOrFile}: an episode that never finished (recorder crashed or failed); not usable, as \`episodes check\` says`);
     return [dirOrFile];
   }
   const all = await readdir(dirOrFile);
   const partial = all.filter((n) => n.endsWith(PARTIAL_SUFFIX));
-  if (partial.length) log.warn(`--episodes ${dirOrFile}: ${partial.length} unfinished episode(s) left out (${partial.slice(0, 3).join(", ")}${partial.length > 3 ? ", ..." : ""}); see mobile-vla episodes check`);
+  if (partial.length)
+    log.warn(
+      `--episodes ${dirOrFile}: ${partial.length} unfinished episode(s) left out (${partial.slice(0, 3).join(", ")}${partial.length > 3 ? ", ..." : ""}); see mobile-vla episodes check`,
+    );
   const names = all.filter((n) => n.endsWith(EPISODE_SUFFIX)).sort();
   if (names.length === 0) throw new Error(`--episodes ${dirOrFile}: no *${EPISODE_SUFFIX} episode files in this folder`);
   return names.map((n) => path.join(dirOrFile, n));
@@ -94,19 +98,39 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
           run =
             src.kind === "bag"
               ? await replayBag(src.path, {
-                  model, modelName: name, params: o.params, topics: o.topics, instruction: o.instruction,
-                  headerStamps: o.headerStamps, latency: o.latency, teleopHoldS: o.teleopHoldS, onProgress,
+                  model,
+                  modelName: name,
+                  params: o.params,
+                  topics: o.topics,
+                  instruction: o.instruction,
+                  headerStamps: o.headerStamps,
+                  latency: o.latency,
+                  teleopHoldS: o.teleopHoldS,
+                  onProgress,
                 })
               : await replayEpisode(src.path, {
-                  model, modelName: name, params: o.params, instruction: o.instruction,
-                  instructionMap: o.instructionMap, chunkOffset: o.chunkOffset, onInstruction,
+                  model,
+                  modelName: name,
+                  params: o.params,
+                  instruction: o.instruction,
+                  instructionMap: o.instructionMap,
+                  chunkOffset: o.chunkOffset,
+                  onInstruction,
                 });
         } catch (e) {
           const message = (e as Error).message;
           log.error(`${name} on ${src.path}: ${message}`);
           run = {
-            model: name, source: src.path, sourceKind: src.kind, ticks: [], chunks: [], latenciesMs: [],
-            sampledFrames: 0, backboneRuns: 0, decodeErrors: 0, error: message,
+            model: name,
+            source: src.path,
+            sourceKind: src.kind,
+            ticks: [],
+            chunks: [],
+            latenciesMs: [],
+            sampledFrames: 0,
+            backboneRuns: 0,
+            decodeErrors: 0,
+            error: message,
           };
         }
         // A run without a single action is a failed source, never a table of zeros.

@@ -79,11 +79,7 @@ export function windowLoss(out: Float32Array, labels: readonly Vec2[], start: nu
  * Scores every training window of one episode. `features[i]` is frame i's feature,
  * undefined where the frame could not be decoded; `labels` come from episodeLabels.
  */
-export async function trainerScore(
-  model: VlaModel,
-  features: readonly (Float32Array | undefined)[],
-  labels: readonly Vec2[],
-): Promise<TrainerRunScore> {
+export async function trainerScore(model: VlaModel, features: readonly (Float32Array | undefined)[], labels: readonly Vec2[]): Promise<TrainerRunScore> {
   const m = model.manifest;
   const reason = trainerScoreUnavailable(m);
   if (reason) return { applicable: false, reason };
@@ -94,7 +90,9 @@ export async function trainerScore(
   const count = trainerWindowCount(frames, W, N);
   if (count === 0) {
     return {
-      applicable: true, windows: [], skippedWindows: 0,
+      applicable: true,
+      windows: [],
+      skippedWindows: 0,
       note: `${frames} frames, fewer than W + N = ${W + N}: the trainer takes no window from this episode`,
     };
   }

@@ -154,8 +154,7 @@ export function policyDiagnostics(s: PolicyStatus, nodeName: string, stampS: num
 
 /** The pipeline's logger interface on top of the node's rclnodejs logger (one string per line). */
 export function rosLogger(l: RosLogger): PipelineLogger {
-  const fmt = (message: string, meta?: Record<string, unknown>): string =>
-    meta && Object.keys(meta).length ? `${message} ${JSON.stringify(meta)}` : message;
+  const fmt = (message: string, meta?: Record<string, unknown>): string => (meta && Object.keys(meta).length ? `${message} ${JSON.stringify(meta)}` : message);
   return {
     debug: (m, meta) => l.debug(fmt(m, meta)),
     info: (m, meta) => l.info(fmt(m, meta)),

@@ -119,8 +119,15 @@ export class ImageServiceSource {
   status(): ImageServiceStatus {
     const n = this.n;
     return {
-      state: this.state, detail: this.detail, requests: n.requests, responses: n.responses, timeouts: n.timeouts,
-      skipped: n.skipped, unavailable: n.unavailable, bad_responses: n.badResponses, last_round_trip_s: this.lastRoundTrip,
+      state: this.state,
+      detail: this.detail,
+      requests: n.requests,
+      responses: n.responses,
+      timeouts: n.timeouts,
+      skipped: n.skipped,
+      unavailable: n.unavailable,
+      bad_responses: n.badResponses,
+      last_round_trip_s: this.lastRoundTrip,
     };
   }
 

@@ -117,9 +117,7 @@ export class NodeParams {
   private reloadReason(name: string, label: string): string {
     const fqn = fullyQualifiedName(this.node.namespace?.() ?? "/", this.node.name());
     const steps =
-      label === "active"
-        ? `deactivate and clean up (ros2 lifecycle set ${fqn} deactivate, then cleanup)`
-        : `clean up (ros2 lifecycle set ${fqn} cleanup)`;
+      label === "active" ? `deactivate and clean up (ros2 lifecycle set ${fqn} deactivate, then cleanup)` : `clean up (ros2 lifecycle set ${fqn} cleanup)`;
     return `${this.node.name()} reads ${name} at configure and is ${label}: ${steps}, set it, then configure and activate`;
   }
 }

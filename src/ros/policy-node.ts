@@ -49,15 +49,7 @@ import { policyDiagnostics, rosLogger, type PolicyStatus } from "./diagnostics.j
 import { ImageServiceSource } from "./image-service-source.js";
 import { STATE, type CallbackResult, type StateId } from "./lifecycle.js";
 import { ManagedNode, attempt } from "./managed-node.js";
-import {
-  boolFromRos,
-  commandToTwist,
-  commandToTwistStamped,
-  compressedImageFromRos,
-  imageFromRos,
-  stringFromRos,
-  timeToSeconds,
-} from "./msg-convert.js";
+import { boolFromRos, commandToTwist, commandToTwistStamped, compressedImageFromRos, imageFromRos, stringFromRos, timeToSeconds } from "./msg-convert.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from "./rclnodejs-api.js";
 import { NodeParams } from "./node-params.js";
 import { NODE_TOPICS } from "../mobile-vla/topics.js";
@@ -254,8 +246,13 @@ export class PolicyNode {
       }
       this.stats = new CommandStats();
       this.log.info("vla_policy configured", {
-        model: params.model, precision: model.precision, provider: params.provider, frame_interval_s: this.cfg.pipeline.frameIntervalS,
-        control_rate_hz: params.control_rate_hz, stamped: params.stamped, image_source: params.image_source,
+        model: params.model,
+        precision: model.precision,
+        provider: params.provider,
+        frame_interval_s: this.cfg.pipeline.frameIntervalS,
+        control_rate_hz: params.control_rate_hz,
+        stamped: params.stamped,
+        image_source: params.image_source,
       });
       // The instruction parameter is the first instruction the robot acts on.
       this.warnTokenCount(params.instruction);
@@ -305,7 +302,7 @@ export class PolicyNode {
   /** The declared parameters' current values (set since declaration included) through the table's parser. */
   private readParams(): PolicyParams {
     const params = parseParams(this.rosParams.raw());
-    if (params.model.trim() === "") throw new ParamsError(["model: expected the path of a model folder (e.g. model:=/path/to/models/mobile_vla), got \"\""]);
+    if (params.model.trim() === "") throw new ParamsError(['model: expected the path of a model folder (e.g. model:=/path/to/models/mobile_vla), got ""']);
     return params;
   }
 
@@ -348,18 +345,31 @@ export class PolicyNode {
     });
     const subscriptions = [
       node.createSubscription(MSG.string, POLICY_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
-        this.guarded("instruction", () => this.setInstruction(stringFromRos(msg)), () => this.cfg?.pipeline.setInstruction("")),
+        this.guarded(
+          "instruction",
+          () => this.setInstruction(stringFromRos(msg)),
+          () => this.cfg?.pipeline.setInstruction(""),
+        ),
       ),
       node.createSubscription(MSG.bool, POLICY_TOPICS.estop, { qos: QOS_DEFAULT }, (msg) =>
         // A broken e-stop message is treated as pressed: when in doubt, stop.
-        this.guarded("estop", () => this.cfg?.pipeline.setEstop(boolFromRos(msg)), () => this.cfg?.pipeline.setEstop(true)),
+        this.guarded(
+          "estop",
+          () => this.cfg?.pipeline.setEstop(boolFromRos(msg)),
+          () => this.cfg?.pipeline.setEstop(true),
+        ),
       ),
     ];
     const source =
       params.image_source === "service"
         ? new ImageServiceSource({
-            node, scheduler: this.scheduler, service: params.image_service, type: params.image_service_type,
-            intervalS: pipeline.frameIntervalS, timeoutS: params.watchdog_timeout_s, log: this.log,
+            node,
+            scheduler: this.scheduler,
+            service: params.image_service,
+            type: params.image_service_type,
+            intervalS: pipeline.frameIntervalS,
+            timeoutS: params.watchdog_timeout_s,
+            log: this.log,
             onImage: (image, stamp) => this.guarded("image_service", () => this.cfg?.pipeline.onFrame({ stamp, image })),
           })
         : null;
@@ -398,10 +408,7 @@ export class PolicyNode {
     // hung session cannot keep a stopped robot's process in a transition forever.
     const ms = this.opts.idleTimeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
-    const idle = await Promise.race([
-      pipeline.whenIdle().then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
+    const idle = await Promise.race([pipeline.whenIdle().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
     clearTimeout(timer);
     if (!idle) this.log.warn("an inference was still running; not waiting for it", { waited_ms: ms });
   }

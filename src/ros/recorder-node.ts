@@ -160,54 +160,64 @@ export class RecorderNode {
   }
 
   private async onConfigure(): Promise<CallbackResult> {
-    const r = await attempt(this.log, "configure", () => {
-      const p = parseRecorderParams(this.rosParams.raw());
-      const sinks = writerSinkFactory(p.output_dir, {
-        channelOrder: p.channel_order,
-        gzip: p.gzip,
-        onError: (e) => this.log.error("episode frame not written", { error: e.message }),
-        onSaved: (path) => {
-          this.saved.push(path);
-          this.log.info("episode saved", { path });
-        },
-      });
-      const state = new EpisodeStateMachine(sinks, {
-        capture: p.capture,
-        captureIntervalS: p.capture_interval_s,
-        holdS: p.hold_s,
-        scenario: p.scenario === "" ? null : p.scenario,
-        onError: (e) => this.log.error("episode error", { error: e.message }),
-      });
-      this.cfg = { params: p, state };
-      this.log.info("episode_recorder configured", { output_dir: p.output_dir, capture: p.capture });
-    }, { onFailure: (m) => (this.startError = m) });
+    const r = await attempt(
+      this.log,
+      "configure",
+      () => {
+        const p = parseRecorderParams(this.rosParams.raw());
+        const sinks = writerSinkFactory(p.output_dir, {
+          channelOrder: p.channel_order,
+          gzip: p.gzip,
+          onError: (e) => this.log.error("episode frame not written", { error: e.message }),
+          onSaved: (path) => {
+            this.saved.push(path);
+            this.log.info("episode saved", { path });
+          },
+        });
+        const state = new EpisodeStateMachine(sinks, {
+          capture: p.capture,
+          captureIntervalS: p.capture_interval_s,
+          holdS: p.hold_s,
+          scenario: p.scenario === "" ? null : p.scenario,
+          onError: (e) => this.log.error("episode error", { error: e.message }),
+        });
+        this.cfg = { params: p, state };
+        this.log.info("episode_recorder configured", { output_dir: p.output_dir, capture: p.capture });
+      },
+      { onFailure: (m) => (this.startError = m) },
+    );
     if (r === "success") this.startError = null;
     return r;
   }
 
   private async onActivate(): Promise<CallbackResult> {
-    const r = await attempt(this.log, "activate", () => {
-      const node = this.node;
-      const state = () => this.cfg?.state;
-      this.subscriptions = [
-        node.createSubscription("sensor_msgs/msg/Image", RECORDER_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
-          this.guarded("image", () => state()?.onImage(this.now(), imageFromRos(msg))),
-        ),
-        node.createSubscription("geometry_msgs/msg/Twist", RECORDER_TOPICS.cmdVel, { qos: QOS_DEFAULT }, (msg) =>
-          this.guarded("cmd_vel", () => state()?.onCommand(this.now(), twistActionFromRos(msg))),
-        ),
-        node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
-          this.guarded("instruction", () => {
-            const text = stringFromRos(msg).trim();
-            state()?.setInstruction(text === "" ? null : text);
-          }),
-        ),
-        node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.episode, { qos: QOS_DEFAULT }, (msg) =>
-          this.guarded("episode", () => this.onEpisodeText(stringFromRos(msg))),
-        ),
-      ];
-      this.log.info("episode_recorder active");
-    }, { onFailure: (m) => (this.startError = m) });
+    const r = await attempt(
+      this.log,
+      "activate",
+      () => {
+        const node = this.node;
+        const state = () => this.cfg?.state;
+        this.subscriptions = [
+          node.createSubscription("sensor_msgs/msg/Image", RECORDER_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
+            this.guarded("image", () => state()?.onImage(this.now(), imageFromRos(msg))),
+          ),
+          node.createSubscription("geometry_msgs/msg/Twist", RECORDER_TOPICS.cmdVel, { qos: QOS_DEFAULT }, (msg) =>
+            this.guarded("cmd_vel", () => state()?.onCommand(this.now(), twistActionFromRos(msg))),
+          ),
+          node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.instruction, { qos: QOS_DEFAULT }, (msg) =>
+            this.guarded("instruction", () => {
+              const text = stringFromRos(msg).trim();
+              state()?.setInstruction(text === "" ? null : text);
+            }),
+          ),
+          node.createSubscription("std_msgs/msg/String", RECORDER_TOPICS.episode, { qos: QOS_DEFAULT }, (msg) =>
+            this.guarded("episode", () => this.onEpisodeText(stringFromRos(msg))),
+          ),
+        ];
+        this.log.info("episode_recorder active");
+      },
+      { onFailure: (m) => (this.startError = m) },
+    );
     if (r === "success") this.startError = null;
     else this.unsubscribe();
     return r;
@@ -278,7 +288,12 @@ export class RecorderNode {
 
   private track<T>(p: Promise<T>, onOk?: (v: T) => void): void {
     // Failures were already reported through the state machine's onError.
-    const q = p.then((v) => onOk?.(v), () => undefined).finally(() => this.inFlight.delete(q));
+    const q = p
+      .then(
+        (v) => onOk?.(v),
+        () => undefined,
+      )
+      .finally(() => this.inFlight.delete(q));
     this.inFlight.add(q);
   }
 

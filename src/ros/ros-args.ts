@@ -22,9 +22,7 @@ import { isMap, isScalar, isSeq, parseDocument, Scalar, type Node as YamlNode } 
 import { PARAMETER_TYPE } from "./rclnodejs-api.js";
 
 /** One --params-file or -p, in command-line order. */
-export type ParamSource =
-  | { kind: "file"; path: string }
-  | { kind: "rule"; node: string; name: string; value: string };
+export type ParamSource = { kind: "file"; path: string } | { kind: "rule"; node: string; name: string; value: string };
 
 /** A parameter value typed as rcl types it (integers as BigInt: rcl's are int64). */
 export type TypedParam =
@@ -86,10 +84,18 @@ export function parseParamRule(rule: string): ParamSource & { kind: "rule" } {
 const TRUE_WORDS = new Set(["Y", "y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]);
 const FALSE_WORDS = new Set(["N", "n", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"]);
 const SPECIAL_FLOATS: Record<string, number> = {
-  ".nan": NaN, ".NaN": NaN, ".NAN": NaN,
-  ".inf": Infinity, ".Inf": Infinity, ".INF": Infinity,
-  "+.inf": Infinity, "+.Inf": Infinity, "+.INF": Infinity,
-  "-.inf": -Infinity, "-.Inf": -Infinity, "-.INF": -Infinity,
+  ".nan": NaN,
+  ".NaN": NaN,
+  ".NAN": NaN,
+  ".inf": Infinity,
+  ".Inf": Infinity,
+  ".INF": Infinity,
+  "+.inf": Infinity,
+  "+.Inf": Infinity,
+  "+.INF": Infinity,
+  "-.inf": -Infinity,
+  "-.Inf": -Infinity,
+  "-.INF": -Infinity,
 };
 const INT_RE = /^\s*[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
 const FLOAT_RE = /^\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)$/i;
@@ -114,7 +120,17 @@ export function rosScalar(text: string, quoted: boolean): TypedParam {
       if (v >= INT64_MIN && v <= INT64_MAX) return { type: PARAMETER_TYPE.INTEGER, value: v };
     }
     if (Object.hasOwn(SPECIAL_FLOATS, text)) return { type: PARAMETER_TYPE.DOUBLE, value: SPECIAL_FLOATS[text]! };
-    if (FLOAT_RE.test(text)) return { type: PARAMETER_TYPE.DOUBLE, value: Number(text.trim().replace(/^\+/, "").replace(/^(-?)inf(inity)?$/i, "$1Infinity").replace(/^-?nan$/i, "NaN")) };
+    if (FLOAT_RE.test(text))
+      return {
+        type: PARAMETER_TYPE.DOUBLE,
+        value: Number(
+          text
+            .trim()
+            .replace(/^\+/, "")
+            .replace(/^(-?)inf(inity)?$/i, "$1Infinity")
+            .replace(/^-?nan$/i, "NaN"),
+        ),
+      };
   }
   return { type: PARAMETER_TYPE.STRING, value: text };
 }

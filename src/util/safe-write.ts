@@ -78,9 +78,14 @@ export async function refuseNonEmptyTarget(dir: string, what: string): Promise<v
     throw namedWriteError(dir, e, "cannot inspect");
   });
   if (s === null) return;
-  if (!s.isDirectory()) throw new FileWriteError(dir, "EEXIST", `${dir}: already exists and is not a folder; ${what} is never written over anything: choose a new folder`);
+  if (!s.isDirectory())
+    throw new FileWriteError(dir, "EEXIST", `${dir}: already exists and is not a folder; ${what} is never written over anything: choose a new folder`);
   const entries = await readdir(dir);
   if (entries.length > 0) {
-    throw new FileWriteError(dir, "ENOTEMPTY", `${dir}: already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}); ${what} is never written over an existing one: choose a new or empty folder`);
+    throw new FileWriteError(
+      dir,
+      "ENOTEMPTY",
+      `${dir}: already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}); ${what} is never written over an existing one: choose a new or empty folder`,
+    );
   }
 }
