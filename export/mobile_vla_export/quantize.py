@@ -30,9 +30,10 @@ from .external_data import DataWriter, external_location, move_tensor, read_tens
 from .golden import GoldenRun
 from .parity import onnx_features, onnx_window_outputs
 
-# The image -> text boundary (dense + latent-query attention of image_to_text_projection):
-# ~1 % of the FLOPs, and every image feature passes through it.
-DEFAULT_EXCLUDE = [r"image_to_text_projection"]
+# The latent-query attention of the image -> text projection (q, k, v, out: ~2 % of the
+# FLOPs): every image feature passes through it, and quantising it alone took the full-size
+# model's feature cosine from 0.9992 to 0.9925 (its `dense` input layer quantises harmlessly).
+DEFAULT_EXCLUDE = [r"image_to_text_projection/x_attn/"]
 MOVE_THRESHOLD = 0.15  # the base's deadzone; same rule as src/eval/direction.ts
 
 
