@@ -80,9 +80,8 @@ test("a missing or broken tokenizer file names the file", async () => {
 
 test("a megabyte instruction is refused by length, naming the bound, before the tokenizer sees it", async () => {
   const tok = await PromptTokenizer.load(dir, spec({}));
-  const t0 = performance.now();
+  // The length rule's message, not the token count's: refused before tokenising (a 1.6 MB prompt overflowed its stack).
   assert.throws(() => tok.encode("go left ".repeat(200_000)), /instruction: 1600000 characters, more than the 4096 an instruction may have/);
-  assert.ok(performance.now() - t0 < 100, "refused without tokenising");
   // Under the bound, the token count is what decides.
   assert.throws(() => tok.encode("go ".repeat(1000)), /the prompt has \d+ tokens, more than tokenizer\.max_length 256/);
 });
