@@ -51,7 +51,13 @@ def load_state_dict(path: Path, trust: bool) -> dict[str, torch.Tensor]:
 
         return dict(load_file(str(path)))
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=not trust, mmap=True)
+        try:
+            # Memory-mapped: a 7 GB checkpoint is paged in as its tensors are used, not copied first.
+            obj = torch.load(str(path), map_location="cpu", weights_only=not trust, mmap=True)
+        except RuntimeError as e:
+            if "mmap" not in str(e):
+                raise
+            obj = torch.load(str(path), map_location="cpu", weights_only=not trust)  # pre-zipfile torch.save format
     except Exception as e:
         if not trust and "weights_only" in str(e):
             raise UsageError(

@@ -109,3 +109,9 @@ def test_not_a_mobile_vla_checkpoint(tmp_path: Path) -> None:
     torch.save({"encoder.weight": torch.zeros(2)}, f)
     with pytest.raises(UsageError, match="not a Mobile-VLA training checkpoint"):
         split_checkpoint(load_state_dict(f, trust=False))
+
+
+def test_a_legacy_format_state_dict_loads_without_mmap(tiny_source: Path, tmp_path: Path) -> None:
+    f = tmp_path / "legacy.pt"
+    torch.save(_state(tiny_source), f, _use_new_zipfile_serialization=False)
+    _build(tiny_source, load_state_dict(f, trust=False))
