@@ -84,6 +84,13 @@ function probeFrame(): { kind: "raw"; width: number; height: number; encoding: s
 }
 
 /** yargs check: a bad --threads is a usage error (exit 2), not a failed run; the parameter table's rule and bound. */
+/** The onnxruntime options every command that opens a model folder takes. */
+const RUNTIME_OPTIONS = {
+  provider: { choices: PROVIDERS, default: "cpu" as Provider },
+  threads: { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" },
+  "graph-optimization": { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization },
+} as const;
+
 const threadsCheck = problemsCheck((argv: { threads: number }) => paramsProblems({ threads: argv.threads }));
 
 const fmt = (t: TensorInfo) => `  ${t.name}: ${t.type} [${t.shape.join(", ")}]`;
@@ -125,14 +132,12 @@ export function modelCommand(y: Argv): Argv {
         (a) =>
           a
             .positional("dir", { type: "string", demandOption: true })
+            .options(RUNTIME_OPTIONS)
             .option("precision", {
               choices: PRECISIONS,
               default: "fp32" as Precision,
               describe: "backbone graph to open: fp32 (backbone.file) or int8 (backbone.variants.int8)",
             })
-            .option("provider", { choices: PROVIDERS, default: "cpu" as Provider })
-            .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" })
-            .option("graph-optimization", { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization })
             .check(threadsCheck),
         async (argv) => {
           const t0 = performance.now();
@@ -191,14 +196,12 @@ export function modelCommand(y: Argv): Argv {
         (a) =>
           a
             .positional("dir", { type: "string", demandOption: true })
+            .options(RUNTIME_OPTIONS)
             .option("precision", {
               choices: PRECISIONS,
               default: "fp32" as Precision,
               describe: "backbone graph to verify: fp32 (golden.json's tolerance) or int8 (feature cosine >= 0.99, chunk error <= 0.05 vs fp32)",
             })
-            .option("provider", { choices: PROVIDERS, default: "cpu" as Provider })
-            .option("threads", { type: "number", default: 0, describe: "intra-op threads (0 = onnxruntime default)" })
-            .option("graph-optimization", { choices: GRAPH_OPTIMIZATIONS, default: "all" as GraphOptimization })
             .check(threadsCheck),
         async (argv) => {
           process.exitCode = await modelVerify({
