@@ -283,15 +283,18 @@ test("slow inference, limit_mode direction (the default): every command points w
   assert.ok(moving > 100, `moving commands: ${moving}`);
 });
 
-test("frames faster than frame_interval_s: only the newest is sampled, the others are counted as dropped", async () => {
+test("frames faster than frame_interval_s: one per interval is sampled on arrival, the others are counted as dropped", async () => {
   const h = setup({ latency: 0.05 });
   h.pipe.start();
-  // Frames 5 ms after each 1/30 s, so no frame shares its time with a sampling tick.
   await h.camera(0, 4, 30, 0.005);
   await h.clock.advanceTo(4);
   const stamps = h.policy.steps.map((s) => s.stamp);
-  // Sampling ticks at 0.4, 0.8, ...; each takes the newest frame received by then.
-  const expected = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => Math.floor((k * 0.4 - 0.005) * 30) / 30 + 0.005);
+  // The first frame, then every 12th (0.4 s at 30 Hz), each handed to the policy as it arrives.
+  assert.deepEqual(
+    h.policy.steps.map((s) => s.t),
+    stamps,
+  );
+  const expected = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => (k * 12) / 30 + 0.005);
   assert.equal(stamps.length, expected.length);
   stamps.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) < EPS, `sample ${i}: ${s} vs ${expected[i]}`));
   const d = h.pipe.diagnostics();
@@ -316,7 +319,8 @@ test("frame_interval_s overrides the manifest step for sampling", async () => {
   const h = setup({ latency: 0.05, params: { frame_interval_s: 1.0 } });
   h.pipe.start();
   await h.camera(0, 4, 30);
-  assert.equal(h.policy.steps.length, 4);
+  // Frames 0, 1, 2, 3 and 4 s: one a second, not one every 0.4 s.
+  assert.equal(h.policy.steps.length, 5);
   assert.equal(h.pipe.diagnostics().frame_interval_s, 1.0);
 });
 
@@ -439,15 +443,16 @@ test("a policy that throws: counted, logged, the robot stops, the pipeline carri
 });
 
 test("ensemble vs latest on overlapping chunks through the pipeline (hand-computed)", async () => {
-  // Call 0 sees the frame at 0.3 (chunk of 0.2), call 1 the frame at 0.7 (chunk of 0.8); at t = 1.0 both cover.
+  // Call 0 sees the frame at 0 (chunk of 0.2), call 1 the frame at 0.4 (chunk of 0.8); at t = 1.0 both cover.
   const make: Maker = (f, call) => constant(call === 0 ? 0.2 : call === 1 ? 0.8 : 0)(f, call, "");
   const targetAt = async (aggregation: "latest" | "ensemble") => {
     const h = setup({ make, params: { aggregation, ensemble_k: 0.5 } });
     h.pipe.start();
-    await h.camera(0, 1.0, 10);
+    await h.camera(0, 0.7, 10);
+    await h.clock.advanceTo(1.0);
     assert.deepEqual(
       h.policy.steps.map((s) => s.stamp),
-      [0.3, 0.7],
+      [0, 0.4],
     );
     const c = h.cmds.find((x) => Math.abs(x.t - 1.0) < EPS)!;
     return c.target_x;
@@ -482,22 +487,22 @@ test("discrete head: the class table, denormalised, is what the robot gets", asy
     make: (f, call) => decoder.decode(logits(ids[Math.min(call, 2)]!), 1, f.stamp),
   });
   h.pipe.start();
-  // Frames 5 ms after each tenth of a second: sampled at 0.4, 0.8, 1.2 -> frames 0.305, 0.705, 1.105.
-  await h.camera(0, 0.5, 10, 0.005);
-  await h.clock.advanceTo(0.55);
+  // Frames 5 ms after each tenth of a second: the grid samples frames 0.005, 0.405, 0.805, 1.205.
+  await h.camera(0, 0.3, 10, 0.005);
+  await h.clock.advanceTo(0.35);
   const seen = (t: number) => h.cmds.find((c) => Math.abs(c.t - t) < EPS)!;
-  const fwd = seen(0.55);
-  assert.deepEqual([fwd.reason, fwd.chunk_stamp, fwd.step, fwd.linear_x, fwd.linear_y], ["ok", 0.305, 0, 0.6, 0]);
-  // The first chunk's own step 1 is "left", before the second chunk arrives at 0.9.
-  await h.camera(0.6, 0.8, 10, 0.005);
-  await h.clock.advanceTo(0.85);
-  const step1 = seen(0.85);
-  assert.ok(step1, "a command at 0.85");
-  assert.deepEqual([step1.chunk_stamp, step1.step, step1.linear_x, step1.linear_y], [0.305, 1, 0, 0.4]);
-  await h.camera(0.9, 1.4, 10, 0.005);
-  await h.clock.advanceTo(1.45);
-  const br = seen(1.45);
-  assert.equal(br.chunk_stamp, 1.105);
+  const fwd = seen(0.35);
+  assert.deepEqual([fwd.reason, fwd.chunk_stamp, fwd.step, fwd.linear_x, fwd.linear_y], ["ok", 0.005, 0, 0.6, 0]);
+  // The first chunk's own step 1 is "left", before the second chunk arrives at 0.505.
+  await h.camera(0.4, 0.4, 10, 0.005);
+  await h.clock.advanceTo(0.45);
+  const step1 = seen(0.45);
+  assert.ok(step1, "a command at 0.45");
+  assert.deepEqual([step1.chunk_stamp, step1.step, step1.linear_x, step1.linear_y], [0.005, 1, 0, 0.4]);
+  await h.camera(0.5, 1.2, 10, 0.005);
+  await h.clock.advanceTo(1.25);
+  const br = seen(1.25);
+  assert.equal(br.chunk_stamp, 0.805);
   assert.ok(Math.abs(br.linear_x + 0.6) < EPS && Math.abs(br.linear_y + 0.4) < EPS, `${br.linear_x}, ${br.linear_y}`);
 });
 
@@ -544,6 +549,7 @@ test("a sink that throws is logged and does not stop the control loop", async ()
 
 test("out-of-order or repeated frame stamps are dropped", () => {
   const h = setup();
+  h.pipe.start();
   h.pipe.onFrame({ stamp: 1.0, image: IMAGE });
   h.pipe.onFrame({ stamp: 0.9, image: IMAGE });
   h.pipe.onFrame({ stamp: 1.0, image: IMAGE });
@@ -667,4 +673,60 @@ test("update(): limits from the next tick, control_rate_hz restarts the control 
     "the refused update left the old limits",
   );
   h.pipe.stop();
+});
+
+test("the frames sampled depend on the frame stream, not on when the pipeline started (live activation vs replay)", async () => {
+  // The same 30 Hz stream from t = 1: one pipeline started at 0 (a replay starts at the
+  // bag's start), one 0.13 s later with each frame's receipt a few ms late (a node
+  // activated at some moment, frames over the network). A sampling timer would take
+  // other frames in each; the grid takes the same ones.
+  const run = async (startAt: number, delays: (k: number) => number) => {
+    const h = setup({ latency: 0.02 });
+    await h.clock.advanceTo(startAt);
+    h.pipe.start();
+    for (let k = 0; k < 150; k++) {
+      const t = 1 + k / 30 + delays(k);
+      await h.clock.advanceTo(t);
+      h.pipe.onFrame({ stamp: t, image: IMAGE });
+    }
+    return h.policy.steps.map((s) => Math.floor((s.stamp - 1) * 30 + 0.5));
+  };
+  const replay = await run(0, () => 0);
+  const live = await run(0.13, (k) => 0.002 + 0.004 * Math.abs(Math.sin(k * 1.7)));
+  assert.deepEqual(live, replay);
+  assert.deepEqual(replay, [0, 12, 24, 36, 48, 60, 72, 84, 96, 108, 120, 132, 144]);
+});
+
+test("frames are chosen by the camera's capture times: receipt jitter beyond half a frame period changes nothing", async () => {
+  // Receipt up to 25 ms late (more than half of 1/30 s), capture times exact and on a
+  // clock 1000 s off the pipeline's: the same frames as an undisturbed stream.
+  const run = async (late: (k: number) => number) => {
+    const h = setup({ latency: 0.02 });
+    h.pipe.start();
+    for (let k = 0; k < 150; k++) {
+      const t = 1 + k / 30 + late(k);
+      await h.clock.advanceTo(t);
+      h.pipe.onFrame({ stamp: t, captureStamp: 1001 + k / 30, image: IMAGE });
+    }
+    return h.policy.steps.map((s) => Math.floor((s.stamp - 1) * 30 + 1e-6));
+  };
+  const exact = await run(() => 0);
+  assert.deepEqual(exact, [0, 12, 24, 36, 48, 60, 72, 84, 96, 108, 120, 132, 144]);
+  // The frame before each grid point arrives 25 ms late: by receipt time it would be taken instead.
+  assert.deepEqual(await run((k) => (k % 12 === 11 ? 0.025 : 0.001)), exact);
+});
+
+test("a camera that stamps every frame alike is sampled by receipt time, one frame per interval", async () => {
+  const h = setup({ latency: 0.02 });
+  h.pipe.start();
+  for (let k = 0; k < 120; k++) {
+    const t = k / 30;
+    await h.clock.advanceTo(t);
+    h.pipe.onFrame({ stamp: t, captureStamp: 42, image: IMAGE });
+  }
+  // The first frame on capture time, then the grid starts again on receipt stamps at frame 1.
+  assert.deepEqual(
+    h.policy.steps.map((s) => Math.round(s.stamp * 30)),
+    [0, 1, 13, 25, 37, 49, 61, 73, 85, 97, 109],
+  );
 });

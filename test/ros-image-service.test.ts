@@ -84,27 +84,29 @@ const lastDiag = (fake: FakeNode) => {
   return { level: d.level, message: d.message, v: Object.fromEntries(d.values.map((kv) => [kv.key, kv.value])) };
 };
 
-test("frames come from the camera service, once per frame interval, timed to arrive just before the pipeline samples", async () => {
+test("frames come from the camera service, once per frame interval, each sampled the moment it arrives", async () => {
   const { clock, rcl } = setup();
   const cam = camera(rcl, clock);
   const { node, fake } = await policy(rcl, clock);
   try {
     assert.equal(fake.subscriptions.has(POLICY_TOPICS.image), false, "no camera topic subscription");
     assert.equal(fake.clients[0]?.type, GET_IMAGE);
-    await clock.advanceBy(4.0);
-    // One at activation, then 0.05 s before each of the ten 0.4 s sample ticks.
+    cam.mode = { kind: "delay", s: 0.03 };
+    await clock.advanceBy(3.95);
+    // One at activation, then one every 0.4 s.
     assert.deepEqual(
       cam.requests.map((t) => Math.round((t - 1000) * 100) / 100),
-      [0, 0.35, 0.75, 1.15, 1.55, 1.95, 2.35, 2.75, 3.15, 3.55, 3.95],
+      [0, 0.4, 0.8, 1.2, 1.6, 2.0, 2.4, 2.8, 3.2, 3.6],
     );
     const d = node.pipeline!.diagnostics();
-    assert.equal(d.frames_received, 11, "every answer reaches the pipeline");
-    assert.ok(d.frames_sampled >= 9, `sampled: ${d.frames_sampled}`);
+    assert.equal(d.frames_received, 10, "every answer reaches the pipeline");
+    assert.equal(d.frames_sampled, 10, "every answer is sampled");
+    // Each chunk's frame went to the policy as it arrived: its stamp is the answer's arrival, 0.03 s after the request.
     const chunks = (fake.published(POLICY_TOPICS.chunk) as { data: string }[]).map((c) => JSON.parse(c.data) as { stamp: number });
-    assert.ok(chunks.length >= 8, `chunks: ${chunks.length}`);
-    for (const c of chunks.slice(1)) {
-      const intoInterval = (c.stamp - 1000) % 0.4;
-      assert.ok(Math.abs(intoInterval - 0.35) < 1e-6, `a sampled frame is 0.05 s old at its sample tick, not up to an interval: stamp ${c.stamp}`);
+    assert.ok(chunks.length >= 9, `chunks: ${chunks.length}`);
+    for (const c of chunks) {
+      const k = Math.round((c.stamp - 1000.03) / 0.4);
+      assert.ok(Math.abs(c.stamp - 1000.03 - k * 0.4) < 1e-6, `chunk from the answer that arrived at ${c.stamp}`);
     }
     assert.ok(
       twistsOn(fake).some((t) => !isZero(t)),
@@ -193,16 +195,17 @@ test("an answer that arrives after its request was given up is ignored", async (
 });
 
 test("imageFromResponse: a raw Image or a CompressedImage in `image`; anything else is refused", () => {
-  assert.equal(imageFromResponse({ image: imageMsg(1, 5) }).kind, "raw");
-  const jpeg = imageFromResponse({
+  assert.equal(imageFromResponse({ image: imageMsg(1, 5) }).image.kind, "raw");
+  const { image: jpeg, captureStamp } = imageFromResponse({
     image: { header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "c" }, format: "jpeg", data: new Uint8Array([0xff, 0xd8, 0xff]) },
   });
+  assert.equal(captureStamp, 1);
   assert.deepEqual([jpeg.kind, jpeg.kind === "compressed" ? jpeg.format : ""], ["compressed", "jpeg"]);
   assert.throws(() => imageFromResponse({ frame: {} }), /the response has no image field/);
   assert.throws(() => imageFromResponse({ image: { ...imageMsg(1, 5), data: new Uint8Array(3) } }), /3 bytes/);
 });
 
-test("frame_interval_s set while pulling: the requests follow the new interval, still just before each sample tick", async () => {
+test("frame_interval_s set while pulling: the requests follow the new interval and every answer is sampled", async () => {
   const { clock, rcl } = setup();
   const cam = camera(rcl, clock);
   const { node, fake } = await policy(rcl, clock);
@@ -211,15 +214,16 @@ test("frame_interval_s set while pulling: the requests follow the new interval, 
     assert.deepEqual(fake.setParameters([override("frame_interval_s", 0.2)]), [{ successful: true, reason: "" }]);
     const from = cam.requests.length;
     await clock.advanceBy(2.0);
-    // The sampling restarted at 1001.0 with 0.2 s ticks: a request 0.05 s before each.
+    // The requests restarted at 1001.0, one every 0.2 s.
     assert.deepEqual(
       cam.requests.slice(from).map((t) => Math.round((t - 1001) * 100) / 100),
-      [0.15, 0.35, 0.55, 0.75, 0.95, 1.15, 1.35, 1.55, 1.75, 1.95],
+      [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0],
     );
     const chunks = (fake.published(POLICY_TOPICS.chunk) as { data: string }[]).map((c) => JSON.parse(c.data) as { stamp: number });
-    const late = chunks.filter((c) => c.stamp > 1001.2);
-    assert.ok(late.length >= 5, `chunks from pulled frames at the new interval: ${late.length}`);
-    for (const c of late) assert.ok(Math.abs(((c.stamp - 1001) % 0.2) - 0.15) < 1e-6, `each sampled frame is 0.05 s old at its tick: ${c.stamp}`);
+    const late = chunks.filter((c) => c.stamp > 1001.1);
+    assert.ok(late.length >= 9, `chunks from pulled frames at the new interval: ${late.length}`);
+    for (const c of late)
+      assert.ok(Math.abs(c.stamp - 1001 - Math.round((c.stamp - 1001) / 0.2) * 0.2) < 1e-6, `each answer sampled as it arrived: ${c.stamp}`);
   } finally {
     const done = node.shutdown();
     await clock.advanceBy(1);

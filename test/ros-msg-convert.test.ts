@@ -7,7 +7,7 @@ import type { Command } from "../src/control/command.js";
 import {
   commandToTwist,
   commandToTwistStamped,
-  compressedImageFromRos,
+  cameraFrameFromRos,
   imageFromRos,
   stampFromSeconds,
   timeToSeconds,
@@ -108,8 +108,12 @@ test("CompressedImage jpeg and png -> decodable images in either channel order",
     ["png", png, 0],
     ["bgr8; jpeg compressed bgr8", jpeg, 6],
   ] as const) {
-    const img = compressedImageFromRos({ header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "" }, format, data: new Uint8Array(bytes) });
+    const { image: img, captureStamp } = cameraFrameFromRos(
+      { header: { stamp: { sec: 1, nanosec: 5e8 }, frame_id: "" }, format, data: new Uint8Array(bytes) },
+      true,
+    );
     assert.equal(img.kind, "compressed");
+    assert.equal(captureStamp, 1.5, "the header stamp is the capture time");
     assert.equal(img.format, format);
     const rgb = await decodeImage(img, "rgb");
     const bgr = await decodeImage(img, "bgr");
@@ -117,7 +121,22 @@ test("CompressedImage jpeg and png -> decodable images in either channel order",
     assert.ok(Math.abs(rgb.data[0]! - 200) <= tol && Math.abs(rgb.data[2]! - 90) <= tol, `${format}: rgb ${rgb.data.slice(0, 3).join(",")}`);
     assert.ok(Math.abs(bgr.data[0]! - 90) <= tol && Math.abs(bgr.data[2]! - 200) <= tol, `${format}: bgr ${bgr.data.slice(0, 3).join(",")}`);
   }
-  assert.throws(() => compressedImageFromRos({ header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "" }, data: new Uint8Array(3) }), /format/);
+  assert.throws(() => cameraFrameFromRos({ header: { stamp: { sec: 1, nanosec: 0 }, frame_id: "" }, data: new Uint8Array(3) }, true), /format/);
+});
+
+test("a camera frame's capture time: the header stamp, none when the camera left it unset", () => {
+  const raw = (sec: number, nanosec: number) => ({
+    header: { stamp: { sec, nanosec }, frame_id: "cam" },
+    height: 1,
+    width: 1,
+    encoding: "bgr8",
+    is_bigendian: 0,
+    step: 3,
+    data: new Uint8Array(3),
+  });
+  assert.equal(cameraFrameFromRos(raw(1700000000, 250000000), false).captureStamp, 1700000000.25);
+  assert.equal(cameraFrameFromRos(raw(0, 0), false).captureStamp, undefined);
+  assert.equal(cameraFrameFromRos(raw(0, 0), false).image.kind, "raw");
 });
 
 test("rclnodejs Time -> seconds for BigInt (1.x), number and decimal-string (0.x) nanoseconds", () => {

@@ -2,8 +2,8 @@
 // tick out. Everything time-related goes through the injected Scheduler, so the
 // robot (WallScheduler) and a replay (VirtualClock) run this same code.
 //
-//   onFrame ──> newest (1 slot) ──every frame_interval_s──> pending (1 slot) ──> policy.step
-//                                                           (only while no inference runs)
+//   onFrame ──> FrameGrid: one frame per frame_interval_s, by the frames' stamps ──> pending (1 slot) ──> policy.step
+//                                                                                   (only while no inference runs)
 //   policy.step resolves at start + latency ──> ChunkQueue (stamped with the frame's time)
 //   control tick (control_rate_hz) ──> stop conditions / queue.actionAt(now) ──> Safety ──> sink
 import type { StampedImage } from "../msgs/image.js";
@@ -13,6 +13,7 @@ import { errorText } from "../util/errors.js";
 import { log as defaultLog } from "../util/log.js";
 import { percentile } from "../util/percentile.js";
 import { ChunkQueue } from "./chunk-queue.js";
+import { FrameGrid } from "./frame-grid.js";
 import type { Outcome, Scheduler, Timer } from "./clock.js";
 import type { Command, CommandSink, Reason } from "./command.js";
 import { frameIntervalS, type PolicyParams } from "../params/table.js";
@@ -64,7 +65,7 @@ export interface PipelineDiagnostics {
   frames_received: number;
   /** Frames handed to the policy's window. */
   frames_sampled: number;
-  /** Frames never given to the policy: replaced by a newer one, out of order, or with no instruction to act on. */
+  /** Frames never given to the policy: between two grid points (frame-grid.ts), out of order, too old, before start, or with no instruction to act on. */
   frames_dropped: number;
   inference_runs: number;
   inference_busy: boolean;
@@ -104,11 +105,13 @@ export class Pipeline {
 
   private running = false;
   private controlTimer: Timer | null = null;
-  private sampleTimer: Timer | null = null;
   private instruction: string | null;
   private estop = false;
-  /** Newest received frame not yet sampled. */
-  private newest: StampedImage | null = null;
+  /** Which frames are sampled: one per interval, chosen by their capture times (else receipt stamps). */
+  private readonly grid: FrameGrid;
+  /** The clock the grid runs on: the camera's capture times, or receipt stamps when the camera gives none that increase. */
+  private gridClock: "capture" | "receipt" | null = null;
+  private lastCapture: number | null = null;
   /** Sampled frame waiting for the running inference to finish. */
   private pending: StampedImage | null = null;
   private busy = false;
@@ -143,6 +146,7 @@ export class Pipeline {
     this.queue = new ChunkQueue({ aggregation: opts.params.aggregation, ensembleK: opts.params.ensemble_k });
     this.safety = new Safety(opts.params);
     this.interval = this.checkedInterval(opts.params);
+    this.grid = new FrameGrid(this.interval);
     this.instruction = opts.params.instruction.trim() === "" ? null : opts.params.instruction;
   }
 
@@ -159,7 +163,7 @@ export class Pipeline {
    * New control parameters on a built pipeline (a live `ros2 param set`), from the
    * next control tick on: the limits, the aggregation and the watchdog. A new
    * control_rate_hz restarts the control timer at that rate; a new frame interval
-   * restarts the sampling timer and empties the policy's window, so the window never
+   * starts the sampling grid again and empties the policy's window, so the window never
    * holds frames taken at two spacings. The instruction is not read here (see
    * setInstruction). Throws, leaving everything as it was, on values it cannot run.
    */
@@ -183,23 +187,20 @@ export class Pipeline {
     }
     if (intervalChanged) {
       this.resetPending = true;
+      this.grid.reset(interval);
       this.syncPolicy();
-      if (this.running) {
-        this.sampleTimer?.cancel();
-        this.sampleTimer = this.scheduler.every(interval, () => this.sampleTick());
-      }
     }
   }
 
-  /** Starts the control and sampling timers; the first command comes one control period later. */
+  /** Starts the control timer and the sampling (from the next frame); the first command comes one control period later. */
   start(): void {
     if (this.running) return;
     this.running = true;
     this.safety.reset();
     this.cameraStale = false;
+    this.grid.reset();
     this.syncPolicy();
     this.controlTimer = this.scheduler.every(1 / this.params.control_rate_hz, () => this.controlTick());
-    this.sampleTimer = this.scheduler.every(this.interval, () => this.sampleTick());
   }
 
   /**
@@ -211,12 +212,9 @@ export class Pipeline {
     if (!this.running) return;
     this.running = false;
     this.controlTimer?.cancel();
-    this.sampleTimer?.cancel();
     this.controlTimer = null;
-    this.sampleTimer = null;
     this.generation++;
     this.pending = null;
-    this.newest = null;
     this.queue.clear();
     this.emit(this.safety.command(this.scheduler.now(), { kind: "stop", reason: "shutdown" }));
   }
@@ -227,7 +225,10 @@ export class Pipeline {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** A camera frame; its stamp must be on the scheduler's clock. */
+  /**
+   * A camera frame; its stamp must be on the scheduler's clock. It is sampled on
+   * arrival when it is the grid's frame for this interval (frame-grid.ts).
+   */
   onFrame(frame: StampedImage): void {
     this.n.framesReceived++;
     if (this.lastFrameStamp !== null && !(frame.stamp > this.lastFrameStamp)) {
@@ -239,8 +240,15 @@ export class Pipeline {
     this.lastFrameStamp = frame.stamp;
     this.frameStamps.push(frame.stamp);
     if (this.frameStamps.length > RATE_WINDOW) this.frameStamps.shift();
-    if (this.newest) this.n.framesDropped++;
-    this.newest = frame;
+    // No instruction: nothing to act on (and the grid starts with the first frame
+    // that has one). Too old: a chunk from it would answer a view the watchdog
+    // already gave up on.
+    const gridStamp = this.gridStamp(frame);
+    if (!this.running || this.instruction === null || this.scheduler.now() - frame.stamp > this.params.watchdog_timeout_s || !this.grid.offer(gridStamp)) {
+      this.n.framesDropped++;
+      return;
+    }
+    this.sample(frame);
   }
 
   /**
@@ -254,6 +262,7 @@ export class Pipeline {
     this.log.info("instruction changed", { from: this.instruction, to: next });
     this.instruction = next;
     this.queue.clear();
+    this.grid.reset();
     this.generation++;
     this.policyFailed = false;
     this.syncPolicy();
@@ -329,16 +338,25 @@ export class Pipeline {
     if (this.instruction !== null && this.policy.instruction !== this.instruction) this.policy.setInstruction(this.instruction);
   }
 
-  private sampleTick(): void {
-    const frame = this.newest;
-    if (!frame) return;
-    this.newest = null;
-    // No instruction: nothing to act on. Too old: a chunk from it would answer a
-    // view the watchdog already gave up on.
-    if (this.instruction === null || this.scheduler.now() - frame.stamp > this.params.watchdog_timeout_s) {
-      this.n.framesDropped++;
-      return;
+  /**
+   * The stamp the grid chooses frames by: the capture time, free of transport
+   * jitter, while the camera's capture times increase; otherwise (none, or a camera
+   * stamping every frame alike) the receipt stamp. A change of clock starts the grid
+   * again, as stamps on two clocks cannot be compared.
+   */
+  private gridStamp(frame: StampedImage): number {
+    const c = frame.captureStamp;
+    const clock = c !== undefined && (this.lastCapture === null || c > this.lastCapture) ? "capture" : "receipt";
+    this.lastCapture = c ?? null;
+    if (clock !== this.gridClock) {
+      if (this.gridClock !== null) this.log.debug("frame sampling grid now on the frames' " + (clock === "capture" ? "capture times" : "receipt stamps"));
+      this.gridClock = clock;
+      this.grid.reset();
     }
+    return clock === "capture" ? c! : frame.stamp;
+  }
+
+  private sample(frame: StampedImage): void {
     this.n.framesSampled++;
     if (this.busy) {
       if (this.pending) this.n.framesDropped++;
@@ -430,7 +448,7 @@ export class Pipeline {
       this.queue.clear();
       this.generation++;
       this.pending = null;
-      this.newest = null;
+      this.grid.reset();
       this.resetPending = true;
       this.syncPolicy();
     } else if (!stale && this.cameraStale) {

@@ -23,8 +23,23 @@ export interface CompressedImageMessage {
 
 export type ImageMessage = RawImageMessage | CompressedImageMessage;
 
-/** A camera message with the time (seconds) it was taken, on whichever clock drives the pipeline. */
-export interface StampedImage {
-  stamp: number;
+/** A camera message as it arrives: the image, and the camera's capture time when it gave one. */
+export interface CameraFrame {
   image: ImageMessage;
+  /**
+   * The camera's own capture time (header.stamp, seconds) when it set one, on the
+   * camera's clock, which may be offset from the pipeline's: only differences
+   * between these are used (to choose frames, control/frame-grid.ts).
+   */
+  captureStamp?: number;
+}
+
+/** A camera frame with the time (seconds) it was taken, on whichever clock drives the pipeline. */
+export interface StampedImage extends CameraFrame {
+  stamp: number;
+}
+
+/** A header stamp as a capture time: an unset (zero) or non-finite stamp is none. */
+export function captureTime(headerStampS: number): number | undefined {
+  return Number.isFinite(headerStampS) && headerStampS > 0 ? headerStampS : undefined;
 }

@@ -27,10 +27,10 @@ const frameInterval: ParamSpec<number | null> = {
   type: "number",
   unit: "s",
   default: null,
-  // Live: the sampling timer restarts at the new interval and the window starts empty,
-  // so it never mixes frames taken at two spacings.
+  // Live: the sampling grid starts again at the new interval and the window starts
+  // empty, so it never mixes frames taken at two spacings.
   applies: "live",
-  description: `Seconds between frames sampled into the policy window (the newest camera frame is taken, older ones dropped), in [${FRAME_INTERVAL_BOUNDS.join(", ")}]. 0 or null: the model manifest's action_step_s, the spacing the model was trained on.`,
+  description: `Seconds between frames sampled into the policy window: the first frame, then the one nearest each interval after it by the frames' stamps, taken as it arrives (the others are dropped), in [${FRAME_INTERVAL_BOUNDS.join(", ")}]. 0 or null: the model manifest's action_step_s, the spacing the model was trained on.`,
   parse(raw) {
     if (raw === null || (typeof raw === "string" && /^(null|auto|)$/i.test(raw.trim()))) return { ok: true, value: null };
     const n = toNumber(raw);

@@ -9,6 +9,7 @@ import type { Command } from "../control/command.js";
 import type { RunSeries, Tick, ChunkSample, Vec2 } from "../eval/types.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import { VlaPolicy } from "../policy/vla-policy.js";
+import { captureTime } from "../msgs/image.js";
 import type { VlaModel } from "../model/vla-model.js";
 import { TimedPolicy } from "./timed-policy.js";
 import { clampUnit } from "../mobile-vla/action-range.js";
@@ -112,7 +113,7 @@ async function replayOpenBag(bag: Bag, o: BagReplayOptions): Promise<RunSeries> 
     const msg = m.message;
     if (m.topic === topics.image.name && (msg.kind === "image" || msg.kind === "compressed_image")) {
       const stamp = o.headerStamps ? msg.header.stamp : m.logTime;
-      pipeline.onFrame({ stamp, image: msg.image });
+      pipeline.onFrame({ stamp, captureStamp: captureTime(msg.header.stamp), image: msg.image });
     } else if (m.topic === topics.cmdVel.name && msg.kind === "twist") {
       track.push(m.logTime, [msg.linear.x, msg.linear.y]);
     } else if (topics.instruction && m.topic === topics.instruction.name && msg.kind === "string") {

@@ -5,24 +5,20 @@
 // are read).
 //
 // One request per frame_interval_s, never two in flight: a camera that answers
-// slowly must not pile requests up. Requests are timed to answer just before the
-// pipeline samples its newest frame (same period, started together), so a pulled
-// frame is sampled fresh instead of up to one interval old. A request unanswered
+// slowly must not pile requests up. The pipeline samples frames as they arrive, one
+// per interval by their stamps (control/frame-grid.ts), so each answer goes into the
+// window the moment it lands, not up to an interval later. A request unanswered
 // after watchdog_timeout_s is abandoned (by then the watchdog has stopped the robot
 // for the missing frames) and a service that has left the graph is not called at
 // all; both are reported, as the camera's state, in the diagnostics.
 import type { Scheduler, Timer } from "../control/clock.js";
 import type { PipelineLogger } from "../control/pipeline.js";
-import type { ImageMessage } from "../msgs/image.js";
-import { compressedImageFromRos, imageFromRos } from "./msg-convert.js";
+import type { CameraFrame } from "../msgs/image.js";
+import { cameraFrameFromRos } from "./msg-convert.js";
 import type { RosClient, RosNode } from "./rclnodejs-api.js";
 
 /** The response field that carries the frame (camera_interfaces/srv/GetImage). */
 export const IMAGE_RESPONSE_FIELD = "image";
-
-/** Shortest lead of a request before the sample tick, and its share of the interval at most. */
-const MIN_LEAD_S = 0.05;
-const MAX_LEAD_SHARE = 0.5;
 
 export type ImageServiceState = "starting" | "ok" | "unavailable" | "timed_out" | "bad_response" | "stopped";
 
@@ -51,15 +47,15 @@ export interface ImageServiceOptions {
   /** A request unanswered this long is given up (watchdog_timeout_s). */
   timeoutS: number;
   /** Each frame with its receipt time on the scheduler's clock. */
-  onImage: (image: ImageMessage, stamp: number) => void;
+  onImage: (frame: CameraFrame, stamp: number) => void;
   log: PipelineLogger;
 }
 
 /** The frame in a GetImage response: raw or compressed, told apart by their fields. */
-export function imageFromResponse(response: unknown): ImageMessage {
+export function imageFromResponse(response: unknown): CameraFrame {
   const img = (response as Record<string, unknown> | null)?.[IMAGE_RESPONSE_FIELD];
   if (typeof img !== "object" || img === null) throw new Error(`the response has no ${IMAGE_RESPONSE_FIELD} field`);
-  return "format" in img && !("encoding" in img) ? compressedImageFromRos(img) : imageFromRos(img);
+  return cameraFrameFromRos(img, "format" in img && !("encoding" in img));
 }
 
 export class ImageServiceSource {
@@ -79,9 +75,9 @@ export class ImageServiceSource {
   }
 
   /**
-   * A new frame interval or request timeout (live parameters). The requests start
-   * again from now, in phase with a pipeline whose sampling timer restarted now; a
-   * request in flight keeps the timeout it was sent with.
+   * A new frame interval or request timeout (live parameters). A new interval
+   * starts the requests again from now, one per new interval; a request in flight
+   * keeps the timeout it was sent with.
    */
   retime(intervalS: number, timeoutS: number): void {
     const restart = intervalS !== this.o.intervalS && this.timer !== null;
@@ -93,7 +89,7 @@ export class ImageServiceSource {
     this.scheduleNext();
   }
 
-  /** Asks at once, then once per interval from now on, in phase with a pipeline started at the same time. */
+  /** Asks at once, then once per interval from now on. */
   start(): void {
     if (this.timer) return;
     this.origin = this.o.scheduler.now();
@@ -131,15 +127,9 @@ export class ImageServiceSource {
     };
   }
 
-  /** How long before the sample tick to ask: the last round trip with margin, within bounds. */
-  private lead(): number {
-    const rt = this.lastRoundTrip ?? 0;
-    return Math.min(this.o.intervalS * MAX_LEAD_SHARE, Math.max(MIN_LEAD_S, 1.5 * rt));
-  }
-
   private scheduleNext(): void {
     this.tick += 1;
-    const due = this.origin + this.tick * this.o.intervalS - this.lead();
+    const due = this.origin + this.tick * this.o.intervalS;
     this.timer = this.o.scheduler.at(Math.max(due, this.o.scheduler.now()), () => {
       if (!this.timer) return;
       this.request();
@@ -183,9 +173,9 @@ export class ImageServiceSource {
     this.inFlight = null;
     const now = this.o.scheduler.now();
     this.lastRoundTrip = now - f.sentAt;
-    let image: ImageMessage;
+    let frame: CameraFrame;
     try {
-      image = imageFromResponse(response);
+      frame = imageFromResponse(response);
     } catch (e) {
       this.n.badResponses++;
       this.setState("bad_response", `image service ${this.o.service} answered without a usable frame: ${e instanceof Error ? e.message : String(e)}`);
@@ -193,7 +183,7 @@ export class ImageServiceSource {
     }
     this.n.responses++;
     this.setState("ok", "");
-    this.o.onImage(image, now);
+    this.o.onImage(frame, now);
   }
 
   private abandon(): void {

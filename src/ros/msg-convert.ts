@@ -5,7 +5,7 @@
 // live and in a replay.
 import type { Action3 } from "../episodes/episode-writer.js";
 import type { Command } from "../control/command.js";
-import type { CompressedImageMessage, RawImageMessage } from "../msgs/image.js";
+import { captureTime, type CameraFrame, type RawImageMessage } from "../msgs/image.js";
 import { toDecodedMessage } from "../msgs/decoded.js";
 import { BOOL_TYPE, COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, STRING_TYPE, TWIST_STAMPED_TYPE, TWIST_TYPE } from "../msgs/type-names.js";
 import type { RosTime } from "./rclnodejs-api.js";
@@ -67,11 +67,11 @@ export function imageFromRos(msg: unknown): RawImageMessage {
   return d.image;
 }
 
-/** sensor_msgs/msg/CompressedImage -> CompressedImageMessage (throws on a malformed one). */
-export function compressedImageFromRos(msg: unknown): CompressedImageMessage {
-  const d = toDecodedMessage(COMPRESSED_IMAGE_TYPE, msg);
-  if (d.kind !== "compressed_image") throw new Error(`${COMPRESSED_IMAGE_TYPE}: not a compressed image`);
-  return d.image;
+/** A camera message (Image, or CompressedImage when `compressed`) -> its image and capture time (throws on a malformed one). */
+export function cameraFrameFromRos(msg: unknown, compressed: boolean): CameraFrame {
+  const d = toDecodedMessage(compressed ? COMPRESSED_IMAGE_TYPE : IMAGE_TYPE, msg);
+  if (d.kind !== "image" && d.kind !== "compressed_image") throw new Error(`${compressed ? COMPRESSED_IMAGE_TYPE : IMAGE_TYPE}: not an image`);
+  return { image: d.image, captureStamp: captureTime(d.header.stamp) };
 }
 
 /** std_msgs/msg/String payload (throws on a malformed message). */

@@ -31,14 +31,17 @@
 // stamp: the camera may run on another machine whose clock is off by more than
 // the watchdog timeout, and the pipeline compares stamps with its own clock (the
 // watchdog, chunk step times). Receipt time is on that clock by construction; the
-// few milliseconds of transport delay only make chunks look slightly older.
+// few milliseconds of transport delay only make chunks look slightly older. The
+// header stamp goes along as the capture time: which frames are sampled is decided
+// by differences between capture times, which no clock offset or transport jitter
+// changes, so the robot and a replay of its bag sample the same frames.
 import path from "node:path";
 import { Pipeline, type PipelineLogger } from "../control/pipeline.js";
 import { WallScheduler, type Scheduler, type Timer } from "../control/clock.js";
 import type { Command } from "../control/command.js";
 import { ParamsError } from "../params/param-table.js";
 import { POLICY_TABLE, modelLoadOptions, paramSpec, parseParams, type PolicyParams } from "../params/table.js";
-import type { ImageMessage } from "../msgs/image.js";
+import type { CameraFrame } from "../msgs/image.js";
 import { instructionTokenWarning } from "../model/instruction-tokens.js";
 import { VlaModel, type LoadOptions } from "../model/vla-model.js";
 import type { ActionChunk } from "../policy/chunk.js";
@@ -49,7 +52,7 @@ import { policyDiagnostics, rosLogger, type PolicyStatus } from "./diagnostics.j
 import { ImageServiceSource } from "./image-service-source.js";
 import { STATE, type CallbackResult, type StateId } from "./lifecycle.js";
 import { ManagedNode, attempt } from "./managed-node.js";
-import { boolFromRos, commandToTwist, commandToTwistStamped, compressedImageFromRos, imageFromRos, stringFromRos, timeToSeconds } from "./msg-convert.js";
+import { boolFromRos, commandToTwist, commandToTwistStamped, cameraFrameFromRos, stringFromRos, timeToSeconds } from "./msg-convert.js";
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosPublisher, type RosSubscription } from "./rclnodejs-api.js";
 import { NodeParams } from "./node-params.js";
 import { NODE_TOPICS } from "../mobile-vla/topics.js";
@@ -370,7 +373,7 @@ export class PolicyNode {
             intervalS: pipeline.frameIntervalS,
             timeoutS: params.watchdog_timeout_s,
             log: this.log,
-            onImage: (image, stamp) => this.guarded("image_service", () => this.cfg?.pipeline.onFrame({ stamp, image })),
+            onImage: (frame, stamp) => this.guarded("image_service", () => this.cfg?.pipeline.onFrame({ ...frame, stamp })),
           })
         : null;
     return { params, model, policy, pipeline, cmdPub, chunkPub, subscriptions, source };
@@ -381,10 +384,10 @@ export class PolicyNode {
     // match a best-effort camera publisher at all, and a late frame is worthless anyway.
     this.cameraSubs = [
       this.node.createSubscription(MSG.image, POLICY_TOPICS.image, { qos: QOS_SENSOR_DATA }, (msg) =>
-        this.guarded("image", () => this.onImage(c, imageFromRos(msg))),
+        this.guarded("image", () => this.onImage(c, cameraFrameFromRos(msg, false))),
       ),
       this.node.createSubscription(MSG.compressed, POLICY_TOPICS.compressed, { qos: QOS_SENSOR_DATA }, (msg) =>
-        this.guarded("image/compressed", () => this.onImage(c, compressedImageFromRos(msg))),
+        this.guarded("image/compressed", () => this.onImage(c, cameraFrameFromRos(msg, true))),
       ),
     ];
   }
@@ -466,8 +469,8 @@ export class PolicyNode {
     if (warning) this.log.warn(warning);
   }
 
-  private onImage(c: Configured, image: ImageMessage): void {
-    c.pipeline.onFrame({ stamp: this.scheduler.now(), image });
+  private onImage(c: Configured, frame: CameraFrame): void {
+    c.pipeline.onFrame({ ...frame, stamp: this.scheduler.now() });
   }
 
   /**
