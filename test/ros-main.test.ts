@@ -24,12 +24,14 @@ test("the lazy loader says rclnodejs is not installed (it is not, here) and how 
   });
 });
 
-test("the loader names a broken install (ROS 2 not sourced) and a module that is not rclnodejs", async () => {
+const SOURCED = { ROS_DISTRO: "humble" };
+
+test("the loader names a broken install and a module that is not rclnodejs", async () => {
   const native = Object.assign(new Error("librcl.so: cannot open shared object file"), { code: "ERR_DLOPEN_FAILED" });
   await assert.rejects(
     loadRclnodejs(async () => {
       throw native;
-    }),
+    }, SOURCED),
     (e: unknown) => {
       assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
       assert.match(e.message, /rclnodejs failed to load .*librcl\.so/);
@@ -38,11 +40,25 @@ test("the loader names a broken install (ROS 2 not sourced) and a module that is
     },
   );
   await assert.rejects(
-    loadRclnodejs(async () => ({ default: { hello: 1 } })),
+    loadRclnodejs(async () => ({ default: { hello: 1 } }), SOURCED),
     /no init\/createNode\/Parameter/,
   );
   const fake = new FakeRcl(new VirtualClock());
-  assert.equal(await loadRclnodejs(async () => ({ default: fake })), fake, "the CommonJS module arrives as the default export");
+  assert.equal(await loadRclnodejs(async () => ({ default: fake }), SOURCED), fake, "the CommonJS module arrives as the default export");
+  assert.equal(await loadRclnodejs(async () => ({ default: fake }), { AMENT_PREFIX_PATH: "/opt/ros/humble" }), fake);
+});
+
+test("without a sourced ROS 2 the loader refuses before importing rclnodejs (whose failed load deletes its own build)", async () => {
+  let imported = false;
+  await assert.rejects(
+    loadRclnodejs(async () => ((imported = true), { default: new FakeRcl(new VirtualClock()) }), {}),
+    (e: unknown) => {
+      assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
+      assert.match(e.message, /^ROS 2 is not sourced \(ROS_DISTRO and AMENT_PREFIX_PATH are unset\): source \/opt\/ros\/<distro>\/setup\.bash/);
+      return true;
+    },
+  );
+  assert.equal(imported, false, "rclnodejs was not imported");
 });
 
 test("runNode: unknown node name -> usage, 2; missing rclnodejs -> the message, 1", async () => {

@@ -5,12 +5,7 @@
 // `yes` setting being false: rclnodejs' build runs `npx`, which then stops with
 // "npx canceled due to missing packages". Without ROS 2 sourced there is nothing
 // to check: the offline tools never load rclnodejs.
-import { loadRclnodejs, RCLNODEJS_FIX, RclnodejsMissingError, type ModuleImporter } from "./load-rclnodejs.js";
-
-export interface InstallEnv {
-  ROS_DISTRO?: string;
-  AMENT_PREFIX_PATH?: string;
-}
+import { loadRclnodejs, RCLNODEJS_FIX, RclnodejsMissingError, rosSourcedAs, type ModuleImporter, type RosEnv } from "./load-rclnodejs.js";
 
 export interface InstallReport {
   ok: boolean;
@@ -18,23 +13,17 @@ export interface InstallReport {
   lines: string[];
 }
 
-function sourcedAs(env: InstallEnv): string | null {
-  if (env.ROS_DISTRO) return `ROS_DISTRO=${env.ROS_DISTRO}`;
-  if (env.AMENT_PREFIX_PATH) return `AMENT_PREFIX_PATH=${env.AMENT_PREFIX_PATH}`;
-  return null;
-}
-
 /** Whether rclnodejs loads, when ROS 2 is sourced; what went wrong and the command that fixes it when not. */
 export async function checkRclnodejsInstall(
-  env: InstallEnv,
+  env: RosEnv,
   /** `npm config get yes` ("true", "false", "null"); null when it could not be read. */
   npmYes: string | null,
   importer?: ModuleImporter,
 ): Promise<InstallReport> {
-  const sourced = sourcedAs(env);
+  const sourced = rosSourcedAs(env);
   if (!sourced) return { ok: true, lines: [] };
   try {
-    await loadRclnodejs(importer);
+    await loadRclnodejs(importer, env);
     return { ok: true, lines: [`mobile_vla_ros: rclnodejs loads (${sourced}); the ROS nodes can start.`] };
   } catch (e) {
     if (!(e instanceof RclnodejsMissingError)) throw e;

@@ -2,6 +2,14 @@
 // dependency (its install compiles against a sourced ROS 2, so npm leaves it out
 // where there is none), so the CLI, the tests and CI never touch it. Whatever goes wrong, the user gets one message
 // saying what to do on the robot.
+//
+// It is never imported without a sourced ROS 2. rclnodejs 2.x, when its native
+// binding does not load (librcl not on the library path: ROS 2 not sourced), runs
+// `npm run rebuild`, whose first step deletes its build; without ROS 2 the
+// rebuild then fails, so one start from an unsourced shell (a systemd unit, a
+// cron job) leaves an install that no longer starts even when sourced (seen on a
+// live Humble graph).
+import { createRequire } from "node:module";
 import type { Rclnodejs } from "./rclnodejs-api.js";
 
 export class RclnodejsMissingError extends Error {
@@ -20,10 +28,33 @@ const HOW_TO =
   `on the robot, source /opt/ros/<distro>/setup.bash and run \`${RCLNODEJS_FIX}\` in the mobile_vla_ros package folder ` +
   "(the rclnodejs release must match the ROS 2 distro: see https://github.com/RobotWebTools/rclnodejs#compatibility), then start the node again";
 
+/** The environment variables that say a ROS 2 setup file was sourced. */
+export interface RosEnv {
+  ROS_DISTRO?: string;
+  AMENT_PREFIX_PATH?: string;
+}
+
+/** How the environment shows ROS 2 sourced ("ROS_DISTRO=humble"), or null when it does not. */
+export function rosSourcedAs(env: RosEnv): string | null {
+  if (env.ROS_DISTRO) return `ROS_DISTRO=${env.ROS_DISTRO}`;
+  if (env.AMENT_PREFIX_PATH) return `AMENT_PREFIX_PATH=${env.AMENT_PREFIX_PATH}`;
+  return null;
+}
+
 /** The import itself, separate so tests can simulate a missing or broken module. */
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
 const defaultImporter: ModuleImporter = (specifier) => import(specifier);
+
+/** Whether the module is installed, found without loading it. */
+function installed(specifier: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function looksLikeRclnodejs(m: unknown): m is Rclnodejs {
   if (typeof m !== "object" && typeof m !== "function") return false;
@@ -34,14 +65,22 @@ function looksLikeRclnodejs(m: unknown): m is Rclnodejs {
 
 /**
  * The real rclnodejs module. Throws RclnodejsMissingError when it is not
- * installed, fails to load (usually: ROS 2 not sourced, so its native binding
- * cannot find librcl), or does not look like rclnodejs.
+ * installed, when ROS 2 is not sourced (without importing it), when it fails to
+ * load, or when it does not look like rclnodejs. A test's importer stands in for
+ * the module, installed or not.
  */
-export async function loadRclnodejs(importer: ModuleImporter = defaultImporter): Promise<Rclnodejs> {
+export async function loadRclnodejs(importer: ModuleImporter = defaultImporter, env: RosEnv = process.env): Promise<Rclnodejs> {
+  // A variable specifier keeps TypeScript from resolving a module that is not installed.
+  const specifier = "rclnodejs";
+  if (importer === defaultImporter && !installed(specifier)) throw new RclnodejsMissingError(`rclnodejs is not installed: ${HOW_TO}.`);
+  if (!rosSourcedAs(env)) {
+    throw new RclnodejsMissingError(
+      "ROS 2 is not sourced (ROS_DISTRO and AMENT_PREFIX_PATH are unset): source /opt/ros/<distro>/setup.bash (and your workspace's install/setup.bash) in the shell or unit that starts the node. " +
+        "rclnodejs is not loaded without it: it would delete its own build trying to rebuild itself.",
+    );
+  }
   let mod: unknown;
   try {
-    // A variable specifier keeps TypeScript from resolving a module that is not installed.
-    const specifier = "rclnodejs";
     mod = await importer(specifier);
   } catch (e) {
     const code = (e as { code?: unknown } | null)?.code;
@@ -49,8 +88,7 @@ export async function loadRclnodejs(importer: ModuleImporter = defaultImporter):
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
       throw new RclnodejsMissingError(`rclnodejs is not installed: ${HOW_TO}.`, { cause: e });
     }
-    const sourced = process.env.ROS_DISTRO ? `ROS_DISTRO=${process.env.ROS_DISTRO}` : "ROS 2 does not look sourced (ROS_DISTRO is unset)";
-    throw new RclnodejsMissingError(`rclnodejs failed to load (${sourced}): ${detail}; ${HOW_TO}.`, { cause: e });
+    throw new RclnodejsMissingError(`rclnodejs failed to load (${rosSourcedAs(env)}): ${detail}; ${HOW_TO}.`, { cause: e });
   }
   // rclnodejs is CommonJS: from ESM its module.exports arrives as the default export.
   const candidate = (mod as { default?: unknown }).default ?? mod;
