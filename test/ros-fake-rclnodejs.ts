@@ -262,6 +262,12 @@ export class FakeNode implements RosNode {
     this.setParameterCallbacks.unshift(callback);
   }
 
+  private readonly preSetCallbacks: ((parameters: RosParameter[]) => RosParameter[])[] = [];
+
+  addPreSetParametersCallback(callback: (parameters: RosParameter[]) => RosParameter[]): void {
+    this.preSetCallbacks.push(callback);
+  }
+
   private vetoed(parameters: RosParameter[]): RosSetParametersResult | null {
     for (const cb of this.setParameterCallbacks) {
       const r = cb(parameters);
@@ -288,10 +294,18 @@ export class FakeNode implements RosNode {
     return [...this.overrides];
   }
 
-  /** What `ros2 param set` reaches: rclnodejs' setParameters, one result per parameter. */
+  /**
+   * What `ros2 param set` reaches: rclnodejs' setParameters, one result per
+   * parameter, as rclnodejs 2.2 runs it: the pre-set callbacks, then the declared
+   * type check (with rclnodejs' own wording), then the set-parameters callbacks.
+   */
   setParameters(parameters: RosParameter[]): RosSetParametersResult[] {
-    return parameters.map((p) => {
-      if (!this.params.has(p.name)) return { successful: false, reason: `parameter ${p.name} is not declared` };
+    return parameters.map((given) => {
+      let p = given;
+      for (const cb of this.preSetCallbacks) p = cb([p])[0]!;
+      const declared = this.params.get(p.name);
+      if (!declared) return { successful: false, reason: `parameter ${p.name} is not declared` };
+      if (p.type !== PARAMETER_TYPE.NOT_SET && p.type !== declared.type) return { successful: false, reason: `Parameter ${p.name} does not  readonly` };
       const veto = this.vetoed([p]);
       if (veto) return veto;
       this.params.set(p.name, p);

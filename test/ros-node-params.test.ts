@@ -22,11 +22,12 @@ const TABLE = new ParamTable(
   (p, ok) => (ok("floor") && ok("limit") && p.floor >= p.limit ? [`floor: expected less than limit (${p.limit}), got ${p.floor}`] : []),
 );
 
-function setup(overrides: FakeParameter[] = []) {
+/** rclnodejs' own overrides (FakeRcl's), or `-p` arguments resolved from argv as a launched node's are. */
+function setup(overrides: FakeParameter[] = [], rosArgs: string[] = []) {
   const clock = new VirtualClock({ start: 0 });
   const rcl = new FakeRcl(clock, overrides);
   const node = rcl.createNode("robot_node");
-  const params = new NodeParams(rcl, node, TABLE);
+  const params = new NodeParams(rcl, node, TABLE, { argv: ["node", "main.js", "--ros-args", ...rosArgs.flatMap((a) => ["-p", a])] });
   let phase: NodePhase = { kind: "unconfigured" };
   const applied: { raw: Record<string, unknown>; changed: readonly string[] }[] = [];
   let failApply: string | null = null;
@@ -115,7 +116,7 @@ test("during a transition or once finalized nothing is taken; a failed apply ref
 });
 
 test("what is not the node's is left alone; a parameter cannot be undeclared; a misspelt override or a bad value already waiting does not block other sets", () => {
-  const h = setup([override("limt", 3), override("floor", -1)]);
+  const h = setup([], ["limt:=3", "floor:=-1"]);
   h.node.declareParameter(override("use_sim_time", false));
   assert.deepEqual(h.node.setParameters([override("use_sim_time", true)]), [{ successful: true, reason: "" }]);
   assert.throws(() => TABLE.parse(h.params.raw()), /limt: unknown parameter[\s\S]*floor: expected a number >= 0, got -1/, "configure will refuse both");
@@ -123,6 +124,30 @@ test("what is not the node's is left alone; a parameter cannot be undeclared; a 
   assert.deepEqual(h.set("floor", 0.2), { successful: true, reason: "" }, "and the bad value can be fixed");
   const unset = h.node.setParameters([new FakeParameter("limit", PARAMETER_TYPE.NOT_SET)])[0]!;
   assert.deepEqual(unset, { successful: false, reason: "limit: robot_node needs it; it cannot be undeclared" });
+});
+
+test("a number in the other numeric type keeps the declared one: an integer for a double, from -p or ros2 param set", () => {
+  // -p floor:=0 and `ros2 param set ... limit 2` are integers; both parameters are doubles.
+  const h = setup([], ["floor:=0"]);
+  assert.equal(h.node.getParameter("floor").type, PARAMETER_TYPE.DOUBLE, "declared a double, so 0.5 can be set later");
+  assert.deepEqual(h.set("floor", 0.5), { successful: true, reason: "" });
+  assert.deepEqual(h.set("limit", 2), { successful: true, reason: "" });
+  assert.deepEqual([h.node.getParameter("limit").type, h.value("limit")], [PARAMETER_TYPE.DOUBLE, 2]);
+  // Another type: the table's reason when it has one, else what type is expected; the old value stays.
+  assert.deepEqual(h.set("limit", "fast"), { successful: false, reason: 'limit: expected a number > 0, got "fast"' });
+  assert.deepEqual(h.set("limit", true), { successful: false, reason: "limit: expected a number > 0, got true" });
+  assert.deepEqual(h.set("path", 3), { successful: false, reason: "path: expected a string, got 3" });
+  assert.deepEqual([h.value("limit"), h.value("path")], [2, ""]);
+  // A refusal does not carry over to the next set.
+  assert.deepEqual(h.set("limit", 3.5), { successful: true, reason: "" });
+  // A value the table would take but ROS cannot store in the declared type: frame_interval_s is a double (0 = auto).
+  const rcl = new FakeRcl(new VirtualClock({ start: 0 }));
+  const node = rcl.createNode("vla_policy");
+  new NodeParams(rcl, node, POLICY_TABLE, { argv: [] }).watch({ phase: () => ({ kind: "unconfigured" }), apply: () => {} });
+  assert.deepEqual(node.setParameters([override("frame_interval_s", "auto")]), [
+    { successful: false, reason: 'frame_interval_s: a double is expected (ROS parameters keep their declared type), got the string "auto"' },
+  ]);
+  assert.deepEqual(node.setParameters([override("frame_interval_s", 0)]), [{ successful: true, reason: "" }]);
 });
 
 test("every node's parameters say when they apply: limits, rates and aggregation live; what builds the model, a publisher or a state machine at configure; autostart at start", () => {

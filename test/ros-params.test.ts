@@ -144,7 +144,7 @@ test("node keys: /name, bare name, namespaces, nested namespace maps and wildcar
   assert.ok(nodeKeyMatches(entries[0]!.node, "/robot1/vla_policy"), "nested namespace key");
 });
 
-test("declareParams: the resolved override is declared over rclnodejs' own, typed as rcl typed it", () => {
+test("declareParams: the resolved override is declared over rclnodejs' own, a number in the parameter's numeric kind", () => {
   const read = files({ "/cfg.yaml": CONFIG, "/launch_params": LAUNCH_DICT });
   const argv = ["--ros-args", "--params-file", "/cfg.yaml", "--params-file", "/launch_params", "-p", "max_accel:=3"];
   // What rclnodejs 2.2 computed from these arguments: the node-specific file entry won.
@@ -153,8 +153,9 @@ test("declareParams: the resolved override is declared over rclnodejs' own, type
   assert.equal(raw.model, "/models/t1");
   assert.equal(raw.max_accel, 3);
   assert.equal(fake.getParameter("model").value, "/models/t1");
-  assert.equal(fake.getParameter("max_accel").type, PARAMETER_TYPE.INTEGER);
-  assert.equal(fake.getParameter("max_accel").value, 3n);
+  // rcl typed -p max_accel:=3 an integer; max_accel is a double, and declared so (a later `param set max_accel 1.5` must fit).
+  assert.equal(fake.getParameter("max_accel").type, PARAMETER_TYPE.DOUBLE);
+  assert.equal(fake.getParameter("max_accel").value, 3);
   assert.equal(parseParams(raw).model, "/models/t1");
 });
 

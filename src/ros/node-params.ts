@@ -12,6 +12,14 @@
 //                                           control tick), then accepted
 //   node unconfigured                    -> accepted; configure reads it
 //
+// rclnodejs 2.2 checks a change against the declared type before any callback and
+// refuses every other type with the reason "Parameter <name> does not  readonly".
+// So a pre-set callback first gives a number of the other numeric type the declared
+// one (`ros2 param set /vla_policy control_rate_hz 2` sends an integer for a
+// double; a params file's `max_accel: 2` is accepted the same way), and stands any
+// other mismatch (`max_linear_x fast`) in with the current value, noting what was
+// sent, so that the set-parameters callback refuses it with the table's reason.
+//
 // A change is checked through the same table check as configure, over every
 // parameter with the new values in: a rule between parameters (deadband below the
 // max speeds) holds whichever of them changes. Only problems the change brings are
@@ -19,9 +27,16 @@
 // A refusal is never a silent no-op: before this, a configured node answered
 // "successful" and went on with the old value.
 import type { AnyParamTable } from "../params/param-table.js";
-import { PARAMETER_TYPE, type Rclnodejs, type RosNode, type RosParameter, type RosSetParametersResult } from "./rclnodejs-api.js";
+import {
+  PARAMETER_TYPE,
+  PARAMETER_TYPE_NAMES as TYPE_NAMES,
+  type Rclnodejs,
+  type RosNode,
+  type RosParameter,
+  type RosSetParametersResult,
+} from "./rclnodejs-api.js";
 import { fullyQualifiedName } from "./ros-args.js";
-import { declareParams, plainValue, type DeclareOptions, type ParamDecl } from "./ros-params.js";
+import { declareParams, integerParameter, plainValue, type DeclareOptions, type ParamDecl } from "./ros-params.js";
 
 /** Where a node is, as far as a parameter change is concerned. */
 export type NodePhase =
@@ -62,7 +77,7 @@ export class NodeParams {
 
   /** Declares every parameter of `table` on `node`; throws RosParamsError when rclnodejs refuses one. */
   constructor(
-    rcl: Rclnodejs,
+    private readonly rcl: Rclnodejs,
     private readonly node: RosNode,
     private readonly table: AnyParamTable,
     opts: DeclareOptions = {},
@@ -81,11 +96,49 @@ export class NodeParams {
 
   /** Registers the set-parameters callback; call after every parameter is declared (rclnodejs runs it for declarations too). */
   watch(w: ParamWatch): void {
+    this.node.addPreSetParametersCallback?.((params) => {
+      this.mistyped.clear();
+      return params.map((p) => this.asDeclaredType(p));
+    });
     this.node.addOnSetParametersCallback?.((params) => this.decide(params, w));
+  }
+
+  /** What was sent for parameters given in a type that could not become the declared one, this call. */
+  private readonly mistyped = new Map<string, { type: number; value: unknown }>();
+
+  /**
+   * A change in the declared type: a number of the other numeric type converted
+   * when that keeps its value exactly, any other mismatch replaced by the current
+   * value and noted, for decide() to refuse.
+   */
+  private asDeclaredType(p: RosParameter): RosParameter {
+    if (!this.table.has(p.name) || p.type === PARAMETER_TYPE.NOT_SET) return p;
+    const current = this.node.getParameter(p.name);
+    if (p.type === current.type) return p;
+    const v = plainValue(p);
+    if (current.type === PARAMETER_TYPE.DOUBLE && p.type === PARAMETER_TYPE.INTEGER && typeof v === "number") {
+      return new this.rcl.Parameter(p.name, PARAMETER_TYPE.DOUBLE, v);
+    }
+    if (current.type === PARAMETER_TYPE.INTEGER && p.type === PARAMETER_TYPE.DOUBLE && typeof v === "number" && Number.isSafeInteger(v)) {
+      return integerParameter(this.rcl, p.name, v);
+    }
+    this.mistyped.set(p.name, { type: p.type, value: v });
+    return current;
+  }
+
+  /** The refusal of a value sent in a type the parameter cannot take: the table's reason, else the types. */
+  private mistypedReason(name: string, sent: { type: number; value: unknown }, current: Record<string, unknown>): string {
+    const before = new Set(this.table.problems(current));
+    const brought = this.table.problems({ ...current, [name]: sent.value }).filter((m) => !before.has(m));
+    if (brought.length) return brought.join("; ");
+    const declared = TYPE_NAMES[this.node.getParameter(name).type] ?? "value";
+    return `${name}: a ${declared} is expected (ROS parameters keep their declared type), got the ${TYPE_NAMES[sent.type] ?? "value"} ${JSON.stringify(sent.value)}`;
   }
 
   private decide(params: readonly RosParameter[], w: ParamWatch): RosSetParametersResult {
     const ours = params.filter((p) => this.table.has(p.name));
+    const mistyped = new Map(this.mistyped);
+    this.mistyped.clear();
     if (ours.length === 0) return OK;
     const node = this.node.name();
     const names = ours.map((p) => p.name);
@@ -98,6 +151,10 @@ export class NodeParams {
       if (applies === "configure" && phase.kind === "configured") return refuse(this.reloadReason(p.name, phase.label));
     }
     const current = this.raw();
+    for (const p of ours) {
+      const sent = mistyped.get(p.name);
+      if (sent) return refuse(this.mistypedReason(p.name, sent, current));
+    }
     const next = { ...current };
     for (const p of ours) next[p.name] = plainValue(p);
     const before = new Set(this.table.problems(current));

@@ -39,6 +39,9 @@ export const PARAMETER_TYPE = {
   STRING: 4,
 } as const;
 
+/** What each PARAMETER_TYPE is called in messages. */
+export const PARAMETER_TYPE_NAMES: Readonly<Record<number, string>> = { 0: "unset value", 1: "bool", 2: "integer", 3: "double", 4: "string" };
+
 export interface RosTime {
   /** BigInt in rclnodejs 1.x; a number (or a decimal string past 2^53) in 0.x. */
   readonly nanoseconds: bigint | number | string;
@@ -112,6 +115,12 @@ export interface RosNode {
   destroyClient(client: RosClient): void;
   /** Vetoes (or accepts) every parameter change, `ros2 param set` included. */
   addOnSetParametersCallback?(callback: RosSetParametersCallback): void;
+  /**
+   * rclnodejs >= 2: may rewrite a change before rclnodejs checks it against the
+   * declared type (which refuses any other type, saying only "Parameter <name>
+   * does not  readonly") and before the set-parameters callbacks see it.
+   */
+  addPreSetParametersCallback?(callback: (parameters: RosParameter[]) => RosParameter[]): void;
   /** ignoreOverride: declare `parameter` as given, whatever rclnodejs' own override for its name. */
   declareParameter(parameter: RosParameter, descriptor?: unknown, ignoreOverride?: boolean): RosParameter;
   getParameter(name: string): RosParameter;

@@ -33,7 +33,7 @@ export class RosParamsError extends Error {
   override name = "RosParamsError";
 }
 
-function integerParameter(rcl: Rclnodejs, name: string, v: bigint | number): RosParameter {
+export function integerParameter(rcl: Rclnodejs, name: string, v: bigint | number): RosParameter {
   // rclnodejs 1.x wants a BigInt for integers, 0.x a number: try the newer form first.
   try {
     return new rcl.Parameter(name, PARAMETER_TYPE.INTEGER, BigInt(v));
@@ -50,8 +50,18 @@ function newParameter(rcl: Rclnodejs, d: ParamDecl): RosParameter {
   return new rcl.Parameter(d.name, PARAMETER_TYPE.DOUBLE, v);
 }
 
-/** An override as an rclnodejs Parameter of the type rcl gave it; null for arrays (left to rclnodejs). */
-function overrideParameter(rcl: Rclnodejs, name: string, t: TypedParam): RosParameter | null {
+/**
+ * An override as an rclnodejs Parameter of the type rcl gave it, except that a
+ * number takes the declared numeric kind when that keeps its value: YAML's
+ * `max_accel: 2` is an integer, and a parameter declared integer would refuse
+ * every later `ros2 param set max_accel 1.5`. Null for arrays (left to rclnodejs).
+ */
+function overrideParameter(rcl: Rclnodejs, d: ParamDecl, t: TypedParam): RosParameter | null {
+  const name = d.name;
+  if (typeof d.default === "number") {
+    if (!d.integer && t.type === PARAMETER_TYPE.INTEGER) return new rcl.Parameter(name, PARAMETER_TYPE.DOUBLE, Number(t.value));
+    if (d.integer && t.type === PARAMETER_TYPE.DOUBLE && Number.isSafeInteger(t.value)) return integerParameter(rcl, name, t.value as number);
+  }
   switch (t.type) {
     case PARAMETER_TYPE.BOOL:
     case PARAMETER_TYPE.DOUBLE:
@@ -97,7 +107,7 @@ export function declareParams(rcl: Rclnodejs, node: RosNode, decls: readonly Par
   for (const d of decls) {
     try {
       const t = resolved.get(d.name);
-      const p = t ? overrideParameter(rcl, d.name, t) : null;
+      const p = t ? overrideParameter(rcl, d, t) : null;
       if (p) node.declareParameter(p, undefined, true);
       else node.declareParameter(newParameter(rcl, d));
       out[d.name] = plainValue(node.getParameter(d.name));
