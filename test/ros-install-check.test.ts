@@ -8,6 +8,10 @@ import { fileURLToPath } from "node:url";
 import { VirtualClock } from "../src/control/clock.js";
 import { checkRclnodejsInstall } from "../src/ros/install-check.js";
 import { FakeRcl } from "./ros-fake-rclnodejs.js";
+import { fakeRosPrefix } from "./fixtures/ros-prefix.js";
+
+const PREFIX = fakeRosPrefix();
+const HUMBLE = { ROS_DISTRO: "humble", AMENT_PREFIX_PATH: PREFIX };
 
 const notFound = async (): Promise<never> => {
   throw Object.assign(new Error("Cannot find package 'rclnodejs'"), { code: "ERR_MODULE_NOT_FOUND" });
@@ -22,24 +26,25 @@ test("without ROS 2 sourced there is nothing to check", async () => {
 });
 
 test("ROS 2 sourced and rclnodejs missing: the install fails, saying why (npm's yes) and the command that fixes it", async () => {
-  const r = await checkRclnodejsInstall({ ROS_DISTRO: "humble" }, "false", notFound);
+  const r = await checkRclnodejsInstall(HUMBLE, "false", notFound);
   assert.equal(r.ok, false);
   const text = r.lines.join("\n");
   assert.match(text, /^mobile_vla_ros: ROS 2 is sourced \(ROS_DISTRO=humble\) but rclnodejs did not install, so the ROS nodes cannot start\./);
   assert.match(text, /npm's `yes` setting is false here, which stops rclnodejs' build at its `npx` step \("npx canceled due to missing packages"\)/);
   assert.ok(text.includes(`fix: in this folder, with the same ROS 2 sourced: ${FIX}`), text);
-  const other = await checkRclnodejsInstall({ AMENT_PREFIX_PATH: "/opt/ros/jazzy" }, "true", notFound);
-  assert.match(other.lines.join("\n"), /\(AMENT_PREFIX_PATH=\/opt\/ros\/jazzy\).*its build failed .*the usual cause is npm's `yes` setting being false/s);
+  const other = await checkRclnodejsInstall({ AMENT_PREFIX_PATH: PREFIX }, "true", notFound);
+  assert.ok(other.lines[0]!.includes(`(AMENT_PREFIX_PATH=${PREFIX})`), other.lines[0]);
+  assert.match(other.lines.join("\n"), /its build failed .*the usual cause is npm's `yes` setting being false/s);
 });
 
 test("ROS 2 sourced and rclnodejs broken or fine", async () => {
-  const broken = await checkRclnodejsInstall({ ROS_DISTRO: "humble" }, "true", async () => {
+  const broken = await checkRclnodejsInstall(HUMBLE, "true", async () => {
     throw Object.assign(new Error("librcl.so: cannot open shared object file"), { code: "ERR_DLOPEN_FAILED" });
   });
   assert.equal(broken.ok, false);
   assert.match(broken.lines.join("\n"), /rclnodejs is broken.*does not load: rclnodejs failed to load .*librcl\.so/s);
   const fake = new FakeRcl(new VirtualClock());
-  const fine = await checkRclnodejsInstall({ ROS_DISTRO: "humble" }, "true", async () => ({ default: fake }));
+  const fine = await checkRclnodejsInstall(HUMBLE, "true", async () => ({ default: fake }));
   assert.deepEqual(fine, { ok: true, lines: ["mobile_vla_ros: rclnodejs loads (ROS_DISTRO=humble); the ROS nodes can start."] });
 });
 

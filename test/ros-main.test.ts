@@ -12,6 +12,7 @@ import { VirtualClock } from "../src/control/clock.js";
 import { loadRclnodejs, RclnodejsMissingError } from "../src/ros/load-rclnodejs.js";
 import { runNode } from "../src/ros/run.js";
 import { FakeRcl, override } from "./ros-fake-rclnodejs.js";
+import { fakeRosPrefix } from "./fixtures/ros-prefix.js";
 
 const HOW_TO = /source \/opt\/ros\/<distro>\/setup\.bash and run `npm_config_yes=true npm install --foreground-scripts`/;
 
@@ -24,7 +25,8 @@ test("the lazy loader says rclnodejs is not installed (it is not, here) and how 
   });
 });
 
-const SOURCED = { ROS_DISTRO: "humble" };
+const PREFIX = fakeRosPrefix();
+const SOURCED = { ROS_DISTRO: "humble", AMENT_PREFIX_PATH: PREFIX };
 
 test("the loader names a broken install and a module that is not rclnodejs", async () => {
   const native = Object.assign(new Error("librcl.so: cannot open shared object file"), { code: "ERR_DLOPEN_FAILED" });
@@ -45,19 +47,23 @@ test("the loader names a broken install and a module that is not rclnodejs", asy
   );
   const fake = new FakeRcl(new VirtualClock());
   assert.equal(await loadRclnodejs(async () => ({ default: fake }), SOURCED), fake, "the CommonJS module arrives as the default export");
-  assert.equal(await loadRclnodejs(async () => ({ default: fake }), { AMENT_PREFIX_PATH: "/opt/ros/humble" }), fake);
+  assert.equal(await loadRclnodejs(async () => ({ default: fake }), { AMENT_PREFIX_PATH: `/nonexistent${path.delimiter}${PREFIX}` }), fake);
 });
 
 test("without a sourced ROS 2 the loader refuses before importing rclnodejs (whose failed load deletes its own build)", async () => {
   let imported = false;
-  await assert.rejects(
-    loadRclnodejs(async () => ((imported = true), { default: new FakeRcl(new VirtualClock()) }), {}),
-    (e: unknown) => {
+  const importer = async () => ((imported = true), { default: new FakeRcl(new VirtualClock()) });
+  for (const [env, seen] of [
+    [{}, "AMENT_PREFIX_PATH is unset"],
+    [{ ROS_DISTRO: "humble" }, "AMENT_PREFIX_PATH is unset"],
+    [{ AMENT_PREFIX_PATH: "/nonexistent/ros" }, "no lib/librcl.so under AMENT_PREFIX_PATH=/nonexistent/ros"],
+  ] as const) {
+    await assert.rejects(loadRclnodejs(importer, env), (e: unknown) => {
       assert.ok(e instanceof RclnodejsMissingError, "a RclnodejsMissingError");
-      assert.match(e.message, /^ROS 2 is not sourced \(ROS_DISTRO and AMENT_PREFIX_PATH are unset\): source \/opt\/ros\/<distro>\/setup\.bash/);
+      assert.ok(e.message.startsWith(`ROS 2 is not sourced (${seen}): source /opt/ros/<distro>/setup.bash`), e.message);
       return true;
-    },
-  );
+    });
+  }
   assert.equal(imported, false, "rclnodejs was not imported");
 });
 

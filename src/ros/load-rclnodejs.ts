@@ -3,13 +3,16 @@
 // where there is none), so the CLI, the tests and CI never touch it. Whatever goes wrong, the user gets one message
 // saying what to do on the robot.
 //
-// It is never imported without a sourced ROS 2. rclnodejs 2.x, when its native
-// binding does not load (librcl not on the library path: ROS 2 not sourced), runs
-// `npm run rebuild`, whose first step deletes its build; without ROS 2 the
-// rebuild then fails, so one start from an unsourced shell (a systemd unit, a
-// cron job) leaves an install that no longer starts even when sourced (seen on a
+// It is never imported without a sourced ROS 2: a prefix on AMENT_PREFIX_PATH
+// that holds librcl. rclnodejs 2.x, when its native binding does not load (librcl
+// not on the library path: ROS 2 not sourced), runs `npm run rebuild`, whose first
+// step deletes its build; without ROS 2 the rebuild then fails, so one start from
+// an unsourced shell (a systemd unit, a cron job, a test that sets only
+// ROS_DISTRO) leaves an install that no longer starts even when sourced (seen on a
 // live Humble graph).
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import type { Rclnodejs } from "./rclnodejs-api.js";
 
 export class RclnodejsMissingError extends Error {
@@ -46,6 +49,14 @@ export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
 const defaultImporter: ModuleImporter = (specifier) => import(specifier);
 
+/** The AMENT_PREFIX_PATH prefix whose lib/ holds librcl (what rclnodejs' binding links), or null. */
+export function rclPrefix(env: RosEnv, exists: (p: string) => boolean = existsSync): string | null {
+  for (const prefix of (env.AMENT_PREFIX_PATH ?? "").split(path.delimiter)) {
+    if (prefix && exists(path.join(prefix, "lib", "librcl.so"))) return prefix;
+  }
+  return null;
+}
+
 /** Whether the module is installed, found without loading it. */
 function installed(specifier: string): boolean {
   try {
@@ -69,13 +80,18 @@ function looksLikeRclnodejs(m: unknown): m is Rclnodejs {
  * load, or when it does not look like rclnodejs. A test's importer stands in for
  * the module, installed or not.
  */
-export async function loadRclnodejs(importer: ModuleImporter = defaultImporter, env: RosEnv = process.env): Promise<Rclnodejs> {
+export async function loadRclnodejs(
+  importer: ModuleImporter = defaultImporter,
+  env: RosEnv = process.env,
+  exists: (p: string) => boolean = existsSync,
+): Promise<Rclnodejs> {
   // A variable specifier keeps TypeScript from resolving a module that is not installed.
   const specifier = "rclnodejs";
   if (importer === defaultImporter && !installed(specifier)) throw new RclnodejsMissingError(`rclnodejs is not installed: ${HOW_TO}.`);
-  if (!rosSourcedAs(env)) {
+  if (!rclPrefix(env, exists)) {
+    const seen = env.AMENT_PREFIX_PATH ? `no lib/librcl.so under AMENT_PREFIX_PATH=${env.AMENT_PREFIX_PATH}` : "AMENT_PREFIX_PATH is unset";
     throw new RclnodejsMissingError(
-      "ROS 2 is not sourced (ROS_DISTRO and AMENT_PREFIX_PATH are unset): source /opt/ros/<distro>/setup.bash (and your workspace's install/setup.bash) in the shell or unit that starts the node. " +
+      `ROS 2 is not sourced (${seen}): source /opt/ros/<distro>/setup.bash (and your workspace's install/setup.bash) in the shell or unit that starts the node. ` +
         "rclnodejs is not loaded without it: it would delete its own build trying to rebuild itself.",
     );
   }
