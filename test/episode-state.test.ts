@@ -102,6 +102,27 @@ test("on_action: episode_start at rest, one frame per key just after it, space w
   assert.equal(sm.recording, false);
 });
 
+test("on_action: a zero a few ms short of the hold is the teleop's auto-stop (no frame); a stop key earlier in the hold takes one", () => {
+  // Live, the auto-stop published one hold after the key can arrive 0.397 s after the key's command.
+  const { sm, f } = machine();
+  sm.onEpisodeCommand(0, "start");
+  camera(sm, 0, 1);
+  sm.onCommand(1.01, W);
+  camera(sm, 1, 1.3);
+  sm.onCommand(1.407, STOP); // auto-stop, 3 ms early: no frame
+  camera(sm, 1.3, 2);
+  sm.onCommand(2.01, D);
+  camera(sm, 2, 2.2);
+  sm.onCommand(2.29, STOP); // space 0.28 s after d: a stop_action frame
+  camera(sm, 2.2, 3);
+  assert.deepEqual(f.last.frames.map(shot), [
+    ["episode_start", "t=0.100", STOP],
+    ["start_action", "t=1.100", W],
+    ["start_action", "t=2.100", D],
+    ["stop_action", "t=2.700", STOP],
+  ]);
+});
+
 test("the active command is the last one within its hold time, else zero", () => {
   const h = new CommandHold<Action3>([0, 0, 0], 0.4);
   assert.deepEqual(h.activeAt(5), [0, 0, 0]);

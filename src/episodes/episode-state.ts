@@ -11,7 +11,8 @@
 //   every non-zero command is one key press -> a `start_action` frame, the first
 //   camera frame at or after the command (+ move_capture_delay_s), stored with that
 //   command; a zero command while a move is still active (space within the hold
-//   time) -> a `stop_action` frame with a zero action, taken stop_capture_delay_s
+//   time, except its last AUTO_STOP_MARGIN_S, where a zero is taken for the
+//   teleop's own auto-stop arriving early) -> a `stop_action` frame with a zero action, taken stop_capture_delay_s
 //   later (default 0.35 s, as the collector: it published stop 5 times 0.05 s apart
 //   and waited 0.1 s before grabbing the image, so the frame shows the robot at
 //   rest). A zero command when nothing is active (the teleop's own auto-stop after
@@ -30,7 +31,7 @@ import type { ImageMessage } from "../msgs/image.js";
 import { imageProblem } from "../model/decode-image.js";
 import { CommandHold, SAME_INSTANT_S } from "../mobile-vla/command-hold.js";
 import type { EpisodeCommand } from "../mobile-vla/episode-command.js";
-import { TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
+import { AUTO_STOP_MARGIN_S, TELEOP_HOLD_S } from "../mobile-vla/teleop.js";
 import { captureOptionProblems } from "./episode-options.js";
 import { EpisodeError, frameSizeProblem, type Action3 } from "./episode-writer.js";
 
@@ -182,12 +183,14 @@ export class EpisodeStateMachine {
   }
 
   onCommand(t: number, cmd: Action3): void {
-    const before = this.hold.activeAt(t);
+    // A move that would still be in force a margin later: a zero now is the stop key,
+    // not the teleop's own auto-stop arriving a little early (AUTO_STOP_MARGIN_S).
+    const stoppable = this.hold.activeAt(t + Math.min(AUTO_STOP_MARGIN_S, this.hold.holdS / 4));
     this.hold.push(t, cmd);
     if (!this.sink || this.capture !== "on_action") return;
     if (!isZeroAction(cmd)) {
       this.request({ cmdT: t, notBefore: t + this.moveDelayS, action: [cmd[0], cmd[1], cmd[2]], eventType: "start_action" });
-    } else if (!isZeroAction(before)) {
+    } else if (!isZeroAction(stoppable)) {
       this.request({ cmdT: t, notBefore: t + this.stopDelayS, action: ZERO_ACTION, eventType: "stop_action" });
     }
   }

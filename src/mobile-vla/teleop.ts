@@ -9,6 +9,17 @@
 export const TELEOP_HOLD_S = 0.4;
 
 /**
+ * A zero command arriving this close before the hold runs out (at most a quarter
+ * of the hold) is the teleop's own auto-stop, not the stop key. The teleop
+ * publishes it exactly one hold after the key, but over a live graph it can reach
+ * the recorder a few milliseconds less than a hold after the key's command: on
+ * Humble 3 of 9 auto-stops were taken for stop keys, each adding a stop_action
+ * frame the collector never took. A stop key pressed in that last 0.05 s takes no
+ * frame; the base stops within 0.05 s anyway.
+ */
+export const AUTO_STOP_MARGIN_S = 0.05;
+
+/**
  * Component magnitude of every move key, diagonals included ((1.15, 1.15), not
  * normalised): what the recorded actions contain. Training clamps it to 1.
  */
