@@ -3,7 +3,8 @@
 //
 // The grid is anchored at the first frame offered after a reset and steps by the
 // interval; a frame is taken when its stamp reaches the next grid point, less half
-// the camera's frame period (the median of recent stamp gaps), so the frame nearest
+// the camera's frame period (the second smallest of recent stamp gaps: lost frames
+// only lengthen gaps, and one short outlier is passed over), so the frame nearest
 // the grid point is taken on arrival and a few milliseconds of transport jitter do
 // not move the choice to the next frame. A timer sampling "the newest frame" instead
 // picked frames by the phase between the timer and the camera: a node activated
@@ -11,9 +12,13 @@
 // frames again (live vs replay MAE 0.07 / 0.14 on the sample bag, 0.05 median chunk
 // difference). With the grid, the frames chosen depend only on the frame stream.
 //
-// A frame more than half an interval past its grid point (the camera paused, or
-// dropped frames), or one stamped before the frame ahead of it, starts the grid
-// again from that frame.
+// Grid points that pass without a frame (frames lost on a best-effort topic, a
+// short camera pause) are skipped, and the grid keeps its phase: the first frame
+// after them takes the slot it falls in. Re-anchoring at that frame instead put
+// every later sample off the replay's: `ros2 bag play` loses frames in its start
+// burst, and not one chunk of the run then equalled the replay's. Only reset()
+// (a new window: activation, a stale camera, a new instruction or interval) and a
+// stamp earlier than the frame before it start the grid again.
 
 /** How many recent stamp gaps estimate the camera's frame period. */
 const PERIOD_SAMPLES = 9;
@@ -54,8 +59,10 @@ export class FrameGrid {
       this.next = stamp + this.interval;
       return true;
     }
-    if (stamp < this.next - this.tolerance()) return false;
-    this.next = stamp - this.next > this.interval / 2 ? stamp + this.interval : this.next + this.interval;
+    const tol = this.tolerance();
+    if (stamp < this.next - tol) return false;
+    const skipped = Math.floor((stamp - (this.next - tol)) / this.interval);
+    this.next += (skipped + 1) * this.interval;
     return true;
   }
 
@@ -63,7 +70,7 @@ export class FrameGrid {
   private tolerance(): number {
     if (this.gaps.length === 0) return 0;
     const sorted = [...this.gaps].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
-    return Math.min(median, this.interval) / 2;
+    const period = sorted[Math.min(1, sorted.length - 1)]!;
+    return Math.min(period, this.interval) / 2;
   }
 }
