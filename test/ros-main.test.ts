@@ -1,5 +1,6 @@
-// The entry point without ROS: rclnodejs is absent here, which must give one clear
-// message; with a fake rclnodejs a node runs, stops on SIGINT and releases ROS.
+// The entry point without ROS: rclnodejs absent (CI), or present without a sourced ROS 2
+// (a robot's checkout), must give one clear message and never load a real rclnodejs;
+// with a fake rclnodejs a node runs, stops on SIGINT and releases ROS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,14 +14,15 @@ import { loadRclnodejs, RclnodejsMissingError } from "../src/ros/load-rclnodejs.
 import { runNode } from "../src/ros/run.js";
 import { FakeRcl, override } from "./ros-fake-rclnodejs.js";
 import { fakeRosPrefix } from "./fixtures/ros-prefix.js";
+import { rclnodejsInstalled, UNSOURCED_MESSAGE, unsourcedEnv } from "./fixtures/rclnodejs-presence.js";
 
 const HOW_TO = /source \/opt\/ros\/<distro>\/setup\.bash and run `npm_config_yes=true npm install --foreground-scripts`/;
 
-test("the lazy loader says rclnodejs is not installed (it is not, here) and how to fix it", async () => {
-  await assert.rejects(loadRclnodejs(), (e: unknown) => {
+test("the lazy loader, without a sourced ROS 2: rclnodejs not installed (CI) or not loaded (a robot's checkout), and how to fix it", async () => {
+  await assert.rejects(loadRclnodejs(undefined, {}), (e: unknown) => {
     assert.ok(e instanceof RclnodejsMissingError, `a RclnodejsMissingError, got ${String(e)}`);
-    assert.match(e.message, /^rclnodejs is not installed: on the robot, /);
-    assert.match(e.message, HOW_TO);
+    assert.match(e.message, UNSOURCED_MESSAGE);
+    if (!rclnodejsInstalled()) assert.match(e.message, HOW_TO);
     return true;
   });
 });
@@ -74,8 +76,9 @@ test("runNode: unknown node name -> usage, 2; missing rclnodejs -> the message, 
   lines.length = 0;
   assert.equal(await runNode([], { stderr: (l) => lines.push(l) }), 2);
   lines.length = 0;
-  assert.equal(await runNode(["vla_policy"], { stderr: (l) => lines.push(l), onSignal: () => {} }), 1);
-  assert.match(lines.join("\n"), /^vla_policy: rclnodejs is not installed/);
+  assert.equal(await runNode(["vla_policy"], { load: () => loadRclnodejs(undefined, {}), stderr: (l) => lines.push(l), onSignal: () => {} }), 1);
+  assert.match(lines.join("\n"), /^vla_policy: /);
+  assert.match(lines.join("\n"), UNSOURCED_MESSAGE);
 });
 
 test("runNode: bad policy parameters -> refused by name, ROS shut down, 1", async () => {
@@ -131,13 +134,13 @@ test("runNode: the recorder runs until SIGINT, saves nothing when idle, destroys
   }
 });
 
-test("main.js as a process: no rclnodejs -> exit 1 with the message on stderr", () => {
+test("main.js as a process without a sourced ROS 2 -> exit 1 with the message on stderr", () => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const ts = path.join(here, "../src/ros/main.ts");
   const js = path.join(here, "../src/ros/main.js");
   // From test/ (tsx) run the TypeScript entry through tsx; from dist/test/ run the compiled one.
   const args = existsSync(ts) ? ["--import", "tsx", ts, "vla_policy"] : [js, "vla_policy"];
-  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 20_000, env: { ...process.env, ROS_DISTRO: "" } });
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 20_000, env: unsourcedEnv() });
   assert.equal(r.status, 1, `exit 1, got ${r.status}; stderr: ${r.stderr}`);
-  assert.match(r.stderr, /rclnodejs is not installed: on the robot, source \/opt\/ros/);
+  assert.match(r.stderr, UNSOURCED_MESSAGE);
 });
