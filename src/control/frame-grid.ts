@@ -7,16 +7,15 @@
 // only lengthen gaps, and one short outlier is passed over), so the frame nearest
 // the grid point is taken on arrival and a few milliseconds of transport jitter do
 // not move the choice to the next frame. A timer sampling "the newest frame" instead
-// picked frames by the phase between the timer and the camera: a node activated
-// 0.13 s later than another saw other frames, and a replay of the same bag other
-// frames again (live vs replay MAE 0.07 / 0.14 on the sample bag, 0.05 median chunk
+// picked frames by the phase between the timer and the camera, which depends on
+// when the node was activated: a replay of the same bag took other frames (live vs replay MAE 0.07 / 0.14 on the sample bag, 0.05 median chunk
 // difference). With the grid, the frames chosen depend only on the frame stream.
 //
 // Grid points that pass without a frame (frames lost on a best-effort topic, a
 // short camera pause) are skipped, and the grid keeps its phase: the first frame
 // after them takes the slot it falls in. Re-anchoring at that frame instead put
 // every later sample off the replay's: `ros2 bag play` loses frames in its start
-// burst, and not one chunk of the run then equalled the replay's. Only reset()
+// burst, and only the first of the run's 75 chunks then equalled the replay's. Only reset()
 // (a new window: activation, a stale camera, a new instruction or interval) and a
 // stamp earlier than the frame before it start the grid again.
 
