@@ -5,6 +5,7 @@ import { hideBin } from "yargs/helpers";
 import { setLogLevel, log, type LogLevel } from "../util/log.js";
 import { commands } from "./commands.js";
 import { isUsageError } from "./usage.js";
+import { errorText } from "../util/errors.js";
 
 function usageExit(message: string): never {
   process.stderr.write(`mobile-vla: ${message}\nRun with --help for usage.\n`);
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   // A bad value a command found itself (a parameter, an option) is still a usage error.
   if (isUsageError(e)) usageExit(e.message);
-  log.error(e instanceof Error ? e.message : String(e));
+  log.error(errorText(e));
   if (process.env.MOBILE_VLA_DEBUG && e instanceof Error) console.error(e.stack);
   process.exitCode = 1;
 });

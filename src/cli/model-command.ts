@@ -16,6 +16,7 @@ import { formatVerifyReport } from "../model/verify-report.js";
 import { VlaModel } from "../model/vla-model.js";
 import { namedWriteError, refuseNonEmptyTarget } from "../util/safe-write.js";
 import { numberProblems, paramsProblems, problemsCheck } from "./usage.js";
+import { errorText } from "../util/errors.js";
 
 /** The file an exporter writes with its int8 accuracy figures; free-form JSON, shown by inspect. */
 const QUANTIZATION_FILE = "quantization.json";
@@ -62,7 +63,7 @@ export async function modelVerify(o: ModelVerifyOptions, out: CommandOutput = PR
     out.stdout(formatVerifyReport(report));
     return report.pass ? 0 : 1;
   } catch (e) {
-    out.stderr(`mobile-vla model verify: ${e instanceof Error ? e.message : String(e)}\n`);
+    out.stderr(`mobile-vla model verify: ${errorText(e)}\n`);
     return 1;
   }
 }

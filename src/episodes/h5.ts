@@ -11,6 +11,7 @@
 // switch would change what other h5wasm users in the process see).
 import h5wasm from "h5wasm/node";
 import type { Dataset, Entity } from "h5wasm/node";
+import { errorText } from "../util/errors.js";
 
 const Module = await h5wasm.ready;
 
@@ -46,7 +47,7 @@ export class Hdf5Error extends Error {
 
 function toHdf5Error(e: unknown): Error {
   if (e instanceof Hdf5Error) return e;
-  const text = e instanceof Error ? e.message : String(e);
+  const text = errorText(e);
   if (!text.includes("HDF5")) return e instanceof Error ? e : new Error(text);
   return new Hdf5Error(summariseHdf5Stack(text), text);
 }

@@ -3,6 +3,7 @@
 // "start <scenario>", "stop", "discard". One parser, so the live recorder and the
 // bag converter read a recording the same way.
 import { checkScenario } from "../episodes/episode-name.js";
+import { errorText } from "../util/errors.js";
 
 export type EpisodeCommand = "start" | "stop" | "discard";
 
@@ -38,7 +39,7 @@ export function parseEpisodeCommand(text: string): ParsedEpisodeCommand {
     try {
       return { command: "start", scenario: checkScenario(scenario) };
     } catch (e) {
-      throw new EpisodeCommandError(`episode command ${JSON.stringify(text)}: ${e instanceof Error ? e.message : String(e)}`, true);
+      throw new EpisodeCommandError(`episode command ${JSON.stringify(text)}: ${errorText(e)}`, true);
     }
   }
   if ((word === "stop" || word === "discard") && rest.length === 0) return { command: word };

@@ -9,6 +9,7 @@ import { ImageError } from "../msgs/image-error.js";
 import type { StampedImage } from "../msgs/image.js";
 import type { ActionChunk } from "../policy/chunk.js";
 import type { ChunkPolicy, PolicyCounters } from "../policy/types.js";
+import { errorText } from "../util/errors.js";
 
 /** The step counts of RunOutcome; the runner adds what only it knows (frames received). */
 export type StepOutcome = Omit<RunOutcome, "framesReceived">;
@@ -61,7 +62,7 @@ export class TimedPolicy implements ChunkPolicy {
       if (e instanceof ImageError) this.counts.decodeErrors++;
       else if (e instanceof InvalidOutputError) this.counts.invalidOutputs++;
       else this.counts.otherErrors++;
-      this.noteFirst(e instanceof ImageError ? "decode" : e instanceof InvalidOutputError ? "invalid" : "other", e instanceof Error ? e.message : String(e));
+      this.noteFirst(e instanceof ImageError ? "decode" : e instanceof InvalidOutputError ? "invalid" : "other", errorText(e));
       throw e;
     } finally {
       this.latenciesMs.push(performance.now() - t0);

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { Scheduler, Timer } from "../control/clock.js";
 import { stampFromSeconds } from "./msg-convert.js";
 import { QOS_DEFAULT, type RosNode, type RosPublisher } from "./rclnodejs-api.js";
+import { errorText } from "../util/errors.js";
 
 export const BOND = {
   topic: "bond",
@@ -46,7 +47,7 @@ export class Bond {
       pub = node.createPublisher(BOND.type, BOND.topic, { qos: QOS_DEFAULT });
     } catch (e) {
       log.warn(
-        `no bond to a lifecycle manager (${BOND.type} unavailable: ${e instanceof Error ? e.message : String(e)}); ` +
+        `no bond to a lifecycle manager (${BOND.type} unavailable: ${errorText(e)}); ` +
           "nav2's lifecycle manager needs bond_timeout: 0.0 to manage this node, or bond_core installed and rclnodejs' messages regenerated",
       );
     }

@@ -16,6 +16,7 @@ import type { PipelineLogger } from "../control/pipeline.js";
 import type { CameraFrame } from "../msgs/image.js";
 import { cameraFrameFromRos } from "./msg-convert.js";
 import type { RosClient, RosNode } from "./rclnodejs-api.js";
+import { errorText } from "../util/errors.js";
 
 /** The response field that carries the frame (camera_interfaces/srv/GetImage). */
 export const IMAGE_RESPONSE_FIELD = "image";
@@ -178,7 +179,7 @@ export class ImageServiceSource {
       frame = imageFromResponse(response);
     } catch (e) {
       this.n.badResponses++;
-      this.setState("bad_response", `image service ${this.o.service} answered without a usable frame: ${e instanceof Error ? e.message : String(e)}`);
+      this.setState("bad_response", `image service ${this.o.service} answered without a usable frame: ${errorText(e)}`);
       return;
     }
     this.n.responses++;

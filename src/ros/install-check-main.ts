@@ -4,6 +4,7 @@
 // of leaving a robot without its nodes. The work is in install-check.ts.
 import { spawnSync } from "node:child_process";
 import { checkRclnodejsInstall } from "./install-check.js";
+import { errorText } from "../util/errors.js";
 
 /**
  * npm's effective `yes` setting. It comes from any npmrc or the environment, and npm
@@ -25,7 +26,7 @@ checkRclnodejsInstall(process.env, sourced ? npmYes() : null).then(
     process.exit(r.ok ? 0 : 1);
   },
   (e: unknown) => {
-    process.stderr.write(`mobile_vla_ros: the rclnodejs check itself failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`mobile_vla_ros: the rclnodejs check itself failed: ${errorText(e)}\n`);
     process.exit(1);
   },
 );

@@ -5,6 +5,7 @@
 // manager (change_state, then get_state) use nothing else.
 import type { LifecycleStateMachine, TransitionEvent } from "./lifecycle.js";
 import { QOS_DEFAULT, type RosNode, type RosPublisher, type RosService, type RosServiceResponse } from "./rclnodejs-api.js";
+import { errorText } from "../util/errors.js";
 
 export const LIFECYCLE_SERVICES = {
   changeState: { name: "~/change_state", type: "lifecycle_msgs/srv/ChangeState" },
@@ -41,7 +42,7 @@ export class LifecycleInterface {
             .then(() => answer(request))
             .then(
               (r) => response.send(r),
-              (e: unknown) => log.error(`${s.name} failed: ${e instanceof Error ? e.message : String(e)}`),
+              (e: unknown) => log.error(`${s.name} failed: ${errorText(e)}`),
             );
         }),
       );

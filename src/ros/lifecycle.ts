@@ -13,6 +13,7 @@
 // errorprocessing, which ends in unconfigured (SUCCESS) or finalized. While a
 // callback runs the node is in the transition state (configuring, ...), from which
 // rcl offers no user transition, so a second request is refused, as in rclcpp.
+import { errorText } from "../util/errors.js";
 
 /** lifecycle_msgs/msg/State ids. */
 export const STATE = {
@@ -304,7 +305,7 @@ export class LifecycleStateMachine {
           throw new Error(`no callback for state ${name}`);
       }
     } catch (e) {
-      this.opts.log.error(`lifecycle: ${name} callback threw: ${e instanceof Error ? e.message : String(e)}`);
+      this.opts.log.error(`lifecycle: ${name} callback threw: ${errorText(e)}`);
       return "error";
     }
   }
@@ -323,7 +324,7 @@ export class LifecycleStateMachine {
     try {
       this.opts.onTransition?.({ transition: { id: row.id, label: row.label }, start_state: stateMsg(start), goal_state: stateMsg(row.goal) });
     } catch (e) {
-      this.opts.log.warn(`lifecycle: transition_event listener threw: ${e instanceof Error ? e.message : String(e)}`);
+      this.opts.log.warn(`lifecycle: transition_event listener threw: ${errorText(e)}`);
     }
   }
 }

@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { Rclnodejs } from "./rclnodejs-api.js";
+import { errorText } from "../util/errors.js";
 
 export class RclnodejsMissingError extends Error {
   override name = "RclnodejsMissingError";
@@ -100,7 +101,7 @@ export async function loadRclnodejs(
     mod = await importer(specifier);
   } catch (e) {
     const code = (e as { code?: unknown } | null)?.code;
-    const detail = e instanceof Error ? e.message : String(e);
+    const detail = errorText(e);
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
       throw new RclnodejsMissingError(`rclnodejs is not installed: ${HOW_TO}.`, { cause: e });
     }

@@ -9,6 +9,7 @@ import { LifecycleInterface } from "./lifecycle-interface.js";
 import { LifecycleStateMachine, STATE, type CallbackResult, type LifecycleCallbacks, type StateId } from "./lifecycle.js";
 import type { NodePhase } from "./node-params.js";
 import type { RosNode } from "./rclnodejs-api.js";
+import { errorText } from "../util/errors.js";
 
 export interface ManagedNodeLogger {
   info(message: string): unknown;
@@ -106,7 +107,7 @@ export async function attempt(
     await fn();
     return "success";
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorText(e);
     log.error(`${what} failed: ${message}`);
     opts.onFailure?.(message);
     return opts.result ?? "failure";

@@ -37,6 +37,7 @@ import {
 } from "./rclnodejs-api.js";
 import { fullyQualifiedName } from "./ros-args.js";
 import { declareParams, integerParameter, plainValue, type DeclareOptions, type ParamDecl } from "./ros-params.js";
+import { errorText } from "../util/errors.js";
 
 /** Where a node is, as far as a parameter change is concerned. */
 export type NodePhase =
@@ -164,7 +165,7 @@ export class NodeParams {
       try {
         w.apply(next, names);
       } catch (e) {
-        return refuse(`${names.join(", ")}: not applied: ${e instanceof Error ? e.message : String(e)}`);
+        return refuse(`${names.join(", ")}: not applied: ${errorText(e)}`);
       }
     }
     return OK;

@@ -28,6 +28,7 @@ import { imageFromRos, stringFromRos, timeToSeconds, twistActionFromRos } from "
 import { QOS_DEFAULT, QOS_SENSOR_DATA, type Rclnodejs, type RosNode, type RosSubscription } from "./rclnodejs-api.js";
 import { NodeParams } from "./node-params.js";
 import { RECORDER_TABLE, parseRecorderParams, type RecorderParams } from "../params/recorder-table.js";
+import { errorText } from "../util/errors.js";
 
 export const RECORDER_NODE_NAME = "episode_recorder";
 
@@ -83,7 +84,7 @@ export class RecorderNode {
     try {
       this.rosParams = new NodeParams(opts.rcl, node, RECORDER_TABLE);
     } catch (e) {
-      throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: ${errorText(e)}`, { cause: e });
     }
     const autostart = RECORDER_TABLE.spec("autostart").parse(this.rosParams.initial.autostart);
     if (!autostart.ok) throw new RecorderNodeStartError(`${RECORDER_NODE_NAME}: refusing to start: autostart: expected ${autostart.expected}`);
@@ -117,7 +118,7 @@ export class RecorderNode {
     try {
       await this.managed.startup(() => this.startError ?? "see the log");
     } catch (e) {
-      throw new RecorderNodeStartError(e instanceof Error ? e.message : String(e), { cause: e });
+      throw new RecorderNodeStartError(errorText(e), { cause: e });
     }
   }
 
@@ -301,7 +302,7 @@ export class RecorderNode {
     try {
       fn();
     } catch (e) {
-      this.log.error(`${what} callback failed`, { error: e instanceof Error ? e.message : String(e) });
+      this.log.error(`${what} callback failed`, { error: errorText(e) });
     }
   }
 }

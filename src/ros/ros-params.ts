@@ -16,6 +16,7 @@
 import type { Rclnodejs, RosNode, RosParameter } from "./rclnodejs-api.js";
 import { PARAMETER_TYPE } from "./rclnodejs-api.js";
 import { fullyQualifiedName, overridesFromArgv, type TypedParam } from "./ros-args.js";
+import { errorText } from "../util/errors.js";
 
 export type ParamDefault = string | number | boolean;
 
@@ -102,7 +103,7 @@ export function declareParams(rcl: Rclnodejs, node: RosNode, decls: readonly Par
     resolved = overridesFromArgv(opts.argv ?? process.argv, fullyQualifiedName(node.namespace?.() ?? "/", node.name()), opts.readFile);
   } catch (e) {
     // rcl has already accepted these arguments, so this is a gap here, not a user error: rclnodejs' own overrides stand.
-    node.getLogger().warn(`could not resolve the --ros-args parameter overrides (${e instanceof Error ? e.message : String(e)}); using rclnodejs' own`);
+    node.getLogger().warn(`could not resolve the --ros-args parameter overrides (${errorText(e)}); using rclnodejs' own`);
   }
   for (const d of decls) {
     try {
@@ -112,7 +113,7 @@ export function declareParams(rcl: Rclnodejs, node: RosNode, decls: readonly Par
       else node.declareParameter(newParameter(rcl, d));
       out[d.name] = plainValue(node.getParameter(d.name));
     } catch (e) {
-      problems.push(`${d.name}: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`${d.name}: ${errorText(e)}`);
     }
   }
   if (problems.length) throw new RosParamsError(`could not declare parameters:\n  - ${problems.join("\n  - ")}`);

@@ -10,6 +10,7 @@ import { PolicyNode } from "./policy-node.js";
 import type { Rclnodejs, RosNode } from "./rclnodejs-api.js";
 import { RecorderNode } from "./recorder-node.js";
 import { TeleopNode } from "./teleop-node.js";
+import { errorText } from "../util/errors.js";
 
 export const NODE_NAMES = ["vla_policy", "episode_recorder", "vla_teleop"] as const;
 export type NodeName = (typeof NODE_NAMES)[number];
@@ -66,7 +67,7 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
   try {
     rcl = await (deps.load ?? loadRclnodejs)();
   } catch (e) {
-    err(`${node}: ${e instanceof Error ? e.message : String(e)}`);
+    err(`${node}: ${errorText(e)}`);
     return 1;
   }
   rcl.removeSignalHandlers?.();
@@ -80,7 +81,7 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
     await rcl.init();
     started = startNode(node, rcl, () => exitRequested());
   } catch (e) {
-    err(e instanceof Error ? e.message : String(e));
+    err(errorText(e));
     try {
       rcl.shutdown();
     } catch {
@@ -96,7 +97,7 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
   if (started.startup) {
     const startup = started.startup().then(
       () => true,
-      (e: unknown) => (err(e instanceof Error ? e.message : String(e)), false),
+      (e: unknown) => (err(errorText(e)), false),
     );
     // A signal during a long configure ends the wait; shutdown below waits for the transition itself.
     const ok = await Promise.race([startup, exit.then(() => true)]);
@@ -109,14 +110,14 @@ export async function runNode(argv: readonly string[], deps: RunDeps = {}): Prom
   try {
     await started.stop();
   } catch (e) {
-    err(`${node}: shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+    err(`${node}: shutdown failed: ${errorText(e)}`);
     code = 1;
   }
   try {
     started.node.destroy();
     rcl.shutdown();
   } catch (e) {
-    err(`${node}: rclnodejs shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
+    err(`${node}: rclnodejs shutdown failed: ${errorText(e)}`);
   }
   return code;
 }

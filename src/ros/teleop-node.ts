@@ -13,6 +13,7 @@ import { timeToSeconds, twistMsg } from "./msg-convert.js";
 import { QOS_DEFAULT, type Rclnodejs, type RosNode, type RosPublisher } from "./rclnodejs-api.js";
 import { TELEOP_TABLE } from "../params/teleop-table.js";
 import { NodeParams } from "./node-params.js";
+import { errorText } from "../util/errors.js";
 
 export const TELEOP_NODE_NAME = "vla_teleop";
 
@@ -64,7 +65,7 @@ export class TeleopNode {
       const p = TELEOP_TABLE.parse(rosParams.raw());
       this.state = new TeleopState({ speed: p.speed, holdS: p.hold_s });
     } catch (e) {
-      throw new TeleopNodeStartError(`${TELEOP_NODE_NAME}: refusing to start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new TeleopNodeStartError(`${TELEOP_NODE_NAME}: refusing to start: ${errorText(e)}`, { cause: e });
     }
     this.scheduler = opts.scheduler ?? new WallScheduler(() => timeToSeconds(node.now()));
     // No lifecycle: the node runs from creation, and both its parameters apply from the next key.
@@ -105,7 +106,7 @@ export class TeleopNode {
       this.emit(this.state.onKey(key, this.scheduler.now()));
       this.armAutoStop();
     } catch (e) {
-      this.log.error("key handling failed", { key, error: e instanceof Error ? e.message : String(e) });
+      this.log.error("key handling failed", { key, error: errorText(e) });
     }
   }
 

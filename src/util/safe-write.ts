@@ -9,6 +9,7 @@
 //   refuse one that already holds something instead of writing over it.
 import { open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { errorText } from "./errors.js";
 
 /** An I/O failure on a named file; `code` is the errno code (ENOSPC, EACCES, ...) when there is one. */
 export class FileWriteError extends Error {
@@ -31,7 +32,7 @@ function errnoCode(e: unknown): string | undefined {
 /** The error, as a FileWriteError whose message starts with the file (unless it already names it). */
 export function namedWriteError(file: string, e: unknown, doing = "cannot write"): FileWriteError {
   if (e instanceof FileWriteError) return e;
-  const text = e instanceof Error ? e.message : String(e);
+  const text = errorText(e);
   const message = text.includes(file) ? text : `${file}: ${doing}: ${text}`;
   return new FileWriteError(file, errnoCode(e), message, { cause: e });
 }
