@@ -1,31 +1,16 @@
 // /diagnostics of vla_policy: what an operator reads there (lifecycle state, camera
 // age, inference latency, backbone passes per frame, chunk age, e-stop, stops by
 // reason, model name and precision) and when it says WARN or ERROR.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { VirtualClock } from "../src/control/clock.js";
 import type { PipelineDiagnostics } from "../src/control/pipeline.js";
-import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { DIAG_LEVEL, policyDiagnostics, type DiagnosticArrayMsg, type PolicyStatus } from "../src/ros/diagnostics.js";
 import { PolicyNode, POLICY_TOPICS } from "../src/ros/policy-node.js";
 import { FakeRcl, override, type FakeNode } from "./ros-fake-rclnodejs.js";
-import { driveCamera } from "./fixtures/ros-policy.js";
+import { driveCamera, tinyModelForFile } from "./fixtures/ros-policy.js";
 
-let root: string;
-let modelDir: string;
-
-before(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), "ros-diag-"));
-  modelDir = path.join(root, "tiny");
-  await makeTinyModel(modelDir, { seed: 11, name: "tiny-t1" });
-});
-
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const modelDir = tinyModelForFile("ros-diag-", { seed: 11, name: "tiny-t1" });
 
 const lastDiag = (fake: FakeNode) => {
   const d = (fake.published(POLICY_TOPICS.diagnostics) as DiagnosticArrayMsg[]).at(-1)!.status[0]!;
@@ -35,7 +20,7 @@ const lastDiag = (fake: FakeNode) => {
 
 async function driving(latencyS: number) {
   const clock = new VirtualClock({ start: 1000, latency: latencyS });
-  const rcl = new FakeRcl(clock, [override("model", modelDir), override("instruction", "go left")]);
+  const rcl = new FakeRcl(clock, [override("model", modelDir()), override("instruction", "go left")]);
   const node = await PolicyNode.create({ rcl, scheduler: clock, flushMs: 0 });
   const fake = rcl.nodes[0]!;
   const stop = async () => {

@@ -1,32 +1,17 @@
 // image_source: service: vla_policy pulls frames from a camera service (the
 // Mobile-VLA robots' camera_interfaces/srv/GetImage on get_image_service), served
 // here by a second node on the same in-memory ROS graph, on a virtual clock.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { VirtualClock } from "../src/control/clock.js";
-import { makeTinyModel } from "../synthetic/tiny-model.js";
 import type { DiagnosticArrayMsg } from "../src/ros/diagnostics.js";
 import { imageFromResponse } from "../src/ros/image-service-source.js";
 import { PolicyNode, POLICY_TOPICS } from "../src/ros/policy-node.js";
 import type { RosService, RosServiceResponse } from "../src/ros/rclnodejs-api.js";
 import { FakeRcl, override, type FakeNode } from "./ros-fake-rclnodejs.js";
-import { imageMsg, isZero, twistsOn } from "./fixtures/ros-policy.js";
+import { imageMsg, isZero, twistsOn, tinyModelForFile } from "./fixtures/ros-policy.js";
 
-let root: string;
-let modelDir: string;
-
-before(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), "ros-image-service-"));
-  modelDir = path.join(root, "tiny");
-  await makeTinyModel(modelDir, { seed: 11 });
-});
-
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const modelDir = tinyModelForFile("ros-image-service-", { seed: 11 });
 
 const GET_IMAGE = "camera_interfaces/srv/GetImage";
 
@@ -75,7 +60,7 @@ async function policy(rcl: FakeRcl, clock: VirtualClock): Promise<{ node: Policy
 
 function setup(): { clock: VirtualClock; rcl: FakeRcl } {
   const clock = new VirtualClock({ start: 1000, latency: 0.05 });
-  const rcl = new FakeRcl(clock, [override("model", modelDir), override("image_source", "service"), override("instruction", "go left")]);
+  const rcl = new FakeRcl(clock, [override("model", modelDir()), override("image_source", "service"), override("instruction", "go left")]);
   return { clock, rcl };
 }
 

@@ -3,29 +3,14 @@
 // refused with the reason and the old one kept, a reload parameter is refused while
 // configured and read at the next configure. On a live Humble graph every one of these
 // answered "Set parameter successful" and changed nothing.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { VirtualClock } from "../src/control/clock.js";
-import { makeTinyModel } from "../synthetic/tiny-model.js";
 import { PolicyNode } from "../src/ros/policy-node.js";
 import { FakeRcl, override, type FakeNode, type FakeParameter } from "./ros-fake-rclnodejs.js";
-import { driveCamera, twistsOn, type TwistLike } from "./fixtures/ros-policy.js";
+import { driveCamera, twistsOn, type TwistLike, tinyModelForFile } from "./fixtures/ros-policy.js";
 
-let root: string;
-let modelDir: string;
-
-before(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), "ros-policy-params-"));
-  modelDir = path.join(root, "tiny");
-  await makeTinyModel(modelDir, { seed: 11 });
-});
-
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const modelDir = tinyModelForFile("ros-policy-params-", { seed: 11 });
 
 interface Harness {
   clock: VirtualClock;
@@ -41,7 +26,7 @@ interface Harness {
 
 async function startNode(extra: FakeParameter[] = []): Promise<Harness> {
   const clock = new VirtualClock({ start: 1000, latency: 0.05 });
-  const rcl = new FakeRcl(clock, [override("model", modelDir), override("instruction", "go to the basket"), ...extra]);
+  const rcl = new FakeRcl(clock, [override("model", modelDir()), override("instruction", "go to the basket"), ...extra]);
   const node = await PolicyNode.create({ rcl, scheduler: clock, flushMs: 0 });
   const fake = rcl.nodes[0]!;
   let frame = 0;
